@@ -1,0 +1,334 @@
+"""``Cluster``: the learner's front door. It wires etcd, the API server, the control
+plane and one kubelet per node onto one virtual clock, and offers the verbs a
+notebook uses (``apply``, ``kubectl``, ``run``, ``step``, ``get``, node actions).
+
+Example
+-------
+>>> import k8slab
+>>> c = k8slab.Cluster(workers=2, seed=0)
+>>> c
+Cluster(3 nodes, 4 pods, t=1.0s)
+>>> c.apply('''
+... apiVersion: apps/v1
+... kind: Deployment
+... metadata: {name: web}
+... spec:
+...   replicas: 2
+...   selector: {matchLabels: {app: web}}
+...   template:
+...     metadata: {labels: {app: web}}
+...     spec: {containers: [{name: nginx, image: nginx:1.27}]}
+... ''')
+['deployment.apps/web created']
+>>> _ = c.run()
+>>> sorted(p["status"]["phase"] for p in c.get("pods"))
+['Running', 'Running']
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from k8slab.api import errors
+from k8slab.api.kinds import default_registry
+from k8slab.api.manifest import load_manifests
+from k8slab.api.objects import clone
+from k8slab.api.validation import validate_manifest
+from k8slab.apiserver import patch as patch_mod
+from k8slab.apiserver.request import UserInfo
+from k8slab.apiserver.server import APIServer
+from k8slab.cluster.bootstrap import SYSTEM_NAMESPACES, control_plane_static_pods, node_internal_ip
+from k8slab.controlplane.manager import ControllerManager
+from k8slab.controlplane.registry import DEFAULT_CONTROLLERS
+from k8slab.controlplane.scheduler import Scheduler
+from k8slab.etcd.store import Etcd
+from k8slab.node.kubelet import Kubelet
+from k8slab.sim.loop import EPOCH, EventLoop
+from k8slab.sim.rng import Randomness
+from k8slab.sim.trace import Trace
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+#: Node size when none is given: a modest cloud VM.
+DEFAULT_NODE_CPU = "4"
+DEFAULT_NODE_MEMORY = "8Gi"
+
+_current = None
+
+
+def current_cluster():
+    """The most recently created :class:`Cluster` (what ``%kubectl`` acts on)."""
+    return _current
+
+
+class Cluster:
+    """A simulated Kubernetes cluster: a ``control-plane`` node and ``workers`` worker nodes.
+
+    Parameters
+    ----------
+    workers : int
+        Number of worker nodes, named ``worker-1`` .. ``worker-N``.
+    seed : int
+        Seeds every random choice (pod name suffixes, UIDs, tie-breaks): same seed, same story.
+    trace : bool or int
+        Record every API request and watch delivery (``True``), only the last N (an int), or none (``False``).
+    events : bool
+        Whether components record ``Event`` objects (switch off for very large runs).
+    """
+
+    def __init__(self, workers: int = 3, seed: int = 0, *, trace: bool | int = True, events: bool = True,
+                 node_cpu: str = DEFAULT_NODE_CPU, node_memory: str = DEFAULT_NODE_MEMORY, boot: bool = True):
+        global _current
+        self.seed = seed
+        self.loop = EventLoop()
+        self.loop.on_error = self._component_error
+        self.rng = Randomness(seed)
+        limit = trace if isinstance(trace, int) and not isinstance(trace, bool) else None
+        self.trace = Trace(limit=limit, enabled=bool(trace))
+        self.etcd = Etcd()
+        self.kinds = default_registry()
+        self.api = APIServer(self.etcd, self.loop, self.trace, self.rng, self.kinds)
+        self.events_enabled = events
+        self.admin = self.api.client("kubectl")
+        self.errors: list[str] = []  # failures of components, as "time component: message"
+        self.kubelets: dict[str, Kubelet] = {}
+        self._node_defaults = {"cpu": node_cpu, "memory": node_memory}
+        self._bootstrap()
+        self.controller_manager = ControllerManager(self.api, self.loop, self.rng, DEFAULT_CONTROLLERS,
+                                                    events=events)
+        self.scheduler = Scheduler(self.api, self.loop, self.rng, events=events)
+        self._add_kubelet("control-plane", control_plane=True)
+        self.controller_manager.start()
+        self.scheduler.start()
+        for i in range(1, workers + 1):
+            self._add_kubelet(f"worker-{i}")
+        _current = self
+        if boot:
+            self.loop.run_until_settled()
+
+    # -- boot ------------------------------------------------------------------------------
+    def _bootstrap(self) -> None:
+        # kube-apiserver's system-namespaces controller creates these at start-up.
+        for ns in SYSTEM_NAMESPACES:
+            self.admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+
+    def _add_kubelet(self, name: str, *, control_plane: bool = False, cpu: str | None = None,
+                     memory: str | None = None, labels: dict | None = None, taints: list | None = None,
+                     pods: int = 110) -> Kubelet:
+        if name in self.kubelets:
+            raise errors.NodeError(f'node "{name}" already exists')
+        index = len(self.kubelets)
+        node_labels = dict(labels or {})
+        node_taints = list(taints or [])
+        static = []
+        if control_plane:
+            node_labels.setdefault("node-role.kubernetes.io/control-plane", "")
+            node_labels.setdefault("node.kubernetes.io/exclude-from-external-load-balancers", "")
+            node_taints.append({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})
+            static = control_plane_static_pods(node_internal_ip(index))
+        kubelet = Kubelet(
+            self.api,
+            self.loop,
+            self.rng,
+            name,
+            cpu=cpu or self._node_defaults["cpu"],
+            memory=memory or self._node_defaults["memory"],
+            pods=pods,
+            labels=node_labels,
+            taints=node_taints,
+            internal_ip=node_internal_ip(index),
+            static_pods=static,
+            events=self.events_enabled,
+        )
+        self.kubelets[name] = kubelet
+        kubelet.start()
+        return kubelet
+
+    def _component_error(self, event, exc: Exception) -> None:
+        # A component (or a learner's controller) raised outside a work queue: report, keep running.
+        msg = exc.kubectl_message() if isinstance(exc, errors.ApiError) else f"{type(exc).__name__}: {exc}"
+        self.errors.append(f"{event.time:.3f}s {event.who}: {msg}")
+
+    # -- nodes -------------------------------------------------------------------------------
+    def add_node(self, name: str, cpu: str | None = None, memory: str | None = None, labels: dict | None = None,
+                 taints: list | None = None, pods: int = 110) -> Cluster:
+        """Join a new worker node (its kubelet registers the Node and starts heart-beating)."""
+        self._add_kubelet(name, cpu=cpu, memory=memory, labels=labels, taints=taints, pods=pods)
+        return self
+
+    def _kubelet(self, name: str) -> Kubelet:
+        k = self.kubelets.get(name)
+        if k is None:
+            raise errors.NodeError(f'node "{name}" not found; nodes are: {", ".join(self.kubelets)}')
+        return k
+
+    def fail_node(self, name: str) -> Cluster:
+        """Pull the plug: the node's kubelet stops (no heartbeats, no status). The control plane
+        notices only when the node's lease expires (40 s), then evicts after 300 s."""
+        k = self._kubelet(name)
+        k.stop()
+        # The node controller will act only after the grace period; keep run() going until then.
+        grace = self.controller_manager.controllers["node-lifecycle-controller"].grace_period
+        self.loop.extend_horizon(self.loop.now + grace + 10)
+        return self
+
+    def recover_node(self, name: str) -> Cluster:
+        """Power the node back on: its kubelet restarts, renews its lease and reports Ready."""
+        self._kubelet(name).restart()
+        return self
+
+    def remove_node(self, name: str) -> Cluster:
+        """Take a node away for good: its kubelet stops and its Node object is deleted."""
+        k = self._kubelet(name)
+        k.stop()
+        del self.kubelets[name]
+        try:
+            self.admin.delete("nodes", name)
+        except errors.NotFound:
+            pass
+        return self
+
+    # -- objects -------------------------------------------------------------------------------
+    def apply(self, source, namespace: str | None = None) -> list[str]:
+        """``kubectl apply -f``: create what is missing, change what differs, leave the rest.
+
+        ``source`` is YAML text, a file or directory path, a dict or a list of dicts. Every
+        object is checked (schema, then a server dry run) before any is changed, so a bad
+        manifest changes nothing. Returns kubectl's lines (``deployment.apps/web created``).
+        """
+        manifests = load_manifests(source)
+        for m in manifests:
+            validate_manifest(m, self.kinds)
+        plans = []
+        for m in manifests:
+            plans.append(self._plan_apply(m, namespace, dry_run=True))
+        out = []
+        for m in manifests:
+            _action, line = self._plan_apply(m, namespace, dry_run=False)
+            out.append(line)
+        return out
+
+    def _plan_apply(self, manifest, namespace: str | None, dry_run: bool):
+        obj = clone(manifest.obj)
+        kind = self.kinds.for_object(obj["apiVersion"], obj["kind"])
+        meta = obj.setdefault("metadata", {})
+        if kind.namespaced:
+            meta["namespace"] = meta.get("namespace") or namespace or "default"
+        applied = clone(obj)
+        applied["metadata"].pop("namespace", None) if not manifest.obj.get("metadata", {}).get("namespace") else None
+        annotations = meta.setdefault("annotations", {})
+        annotations[LAST_APPLIED] = json.dumps(_without_last_applied(manifest.obj), sort_keys=True,
+                                               separators=(",", ":")) + "\n"
+        ref = f"{kind.resource_ref}/{meta.get('name')}"
+        try:
+            live = self.admin.get(kind.group_resource, meta["name"], meta.get("namespace"))
+        except errors.NotFound:
+            live = None
+        except errors.ApiError as e:
+            raise _with_source(e, manifest) from None
+        try:
+            if live is None:
+                self.admin.create(obj, meta.get("namespace"), dry_run=dry_run)
+                return "created", f"{ref} created"
+            original = None
+            prev = (live["metadata"].get("annotations") or {}).get(LAST_APPLIED)
+            if prev:
+                try:
+                    original = json.loads(prev)
+                except ValueError:
+                    original = None
+            patch = patch_mod.three_way_patch(original, obj, live)
+            if not patch:
+                return "unchanged", f"{ref} unchanged"
+            if dry_run:
+                merged = patch_mod.strategic_merge(live, patch)
+                self.admin.update(merged) if False else None
+                return "configured", f"{ref} configured"
+            self.admin.patch(kind.group_resource, meta["name"], patch, meta.get("namespace"), patch_type="strategic")
+            return "configured", f"{ref} configured"
+        except errors.ApiError as e:
+            raise _with_source(e, manifest) from None
+
+    def get(self, resource: str, name: str | None = None, namespace: str | None = "default", *,
+            selector: str | None = None) -> list[dict] | dict:
+        """Objects as plain dicts: ``c.get("pods")`` lists, ``c.get("pod", "web-x")`` reads one.
+
+        ``namespace=None`` lists across all namespaces.
+        """
+        kind = self.kinds.resolve(resource)
+        if kind is None:
+            raise errors.ApiError(errors.status(404, "NotFound",
+                                                f'the server doesn\'t have a resource type "{resource}"'))
+        ns = namespace if kind.namespaced else None
+        if name is not None:
+            return self.admin.get(kind.group_resource, name, ns or "default" if kind.namespaced else None)
+        return self.admin.list(kind.group_resource, ns, label_selector=selector)["items"]
+
+    def kubectl(self, command: str, *, as_user: str | None = None):
+        """Run a kubectl command line against the cluster; returns its output text (``.returncode`` set)."""
+        from k8slab.kubectl.command import Kubectl
+
+        client = self.admin
+        if as_user is not None:
+            client = self.api.client(f"kubectl ({as_user})", user=UserInfo(as_user, ("system:authenticated",)))
+        k = Kubectl(client, self.kinds, now=lambda: EPOCH + timedelta(seconds=self.loop.now),
+                    apply=lambda src, ns=None: self.apply(src, ns))
+        return k.run(command)
+
+    # -- time ----------------------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """Virtual seconds since the cluster started."""
+        return self.loop.now
+
+    def run(self, seconds: float | None = None, *, limit: float = 3600.0) -> Cluster:
+        """Advance virtual time: until the cluster settles, or by exactly ``seconds``."""
+        if seconds is not None:
+            self.loop.run_until(self.loop.now + seconds)
+        else:
+            self.loop.run_until_settled(limit=limit)
+        return self
+
+    def step(self):
+        """Run one event (a watch delivery, a reconcile, a heartbeat) and return it."""
+        return self.loop.step()
+
+    # -- views ---------------------------------------------------------------------------------
+    def node(self, name: str):
+        """A node's view: its kubelet, pods and containers."""
+        return self._kubelet(name).view()
+
+    @property
+    def nodes(self) -> list[str]:
+        return list(self.kubelets)
+
+    @property
+    def controllers(self):
+        return self.controller_manager.controllers
+
+    def __repr__(self) -> str:
+        pods = self.etcd.count("/registry/pods/")
+        nodes = self.etcd.count("/registry/minions/")
+        return f"Cluster({nodes} nodes, {pods} pods, t={self.loop.now:.1f}s)"
+
+
+def _without_last_applied(obj: dict) -> dict:
+    o = clone(obj)
+    ann = (o.get("metadata") or {}).get("annotations")
+    if ann and LAST_APPLIED in ann:
+        del ann[LAST_APPLIED]
+        if not ann:
+            del o["metadata"]["annotations"]
+    return o
+
+
+def _with_source(e: errors.ApiError, manifest) -> errors.ApiError:
+    # kubectl prefixes server errors met while applying a file with the file it was reading.
+    verb = "creating" if e.code != 409 else "applying"
+    st = dict(e.status)
+    if manifest.source not in ("<string>", "<dict>"):
+        st["message"] = f'error when {verb} "{manifest.source}": {st.get("message", "")}'
+    new = type(e).__new__(type(e))
+    errors.ApiError.__init__(new, st)
+    return new

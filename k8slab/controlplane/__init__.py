@@ -1,0 +1,1 @@
+"""The control plane: controller manager, controllers, scheduler."""

@@ -1,0 +1,54 @@
+"""kube-controller-manager: one process running many controllers over shared informers."""
+
+from __future__ import annotations
+
+from k8slab.apiserver.informer import SharedInformerFactory
+from k8slab.apiserver.request import UserInfo
+from k8slab.controlplane.controller import Controller, controller_identity
+
+
+class ControllerManager:
+    """Runs controllers; they share one informer per resource (one watch per resource for the process)."""
+
+    name = "kube-controller-manager"
+
+    def __init__(self, api, loop, rng, controllers: list[type[Controller]], *, events: bool = True):
+        self.api = api
+        self.loop = loop
+        self.rng = rng
+        self.events_enabled = events
+        self.informers = SharedInformerFactory(
+            api.client(self.name, user=UserInfo("system:kube-controller-manager", ("system:authenticated",)))
+        )
+        self._controller_classes = list(controllers)
+        self.controllers: dict[str, Controller] = {}
+        self.is_leader = True
+        self.started = False
+
+    def client_for(self, name: str):
+        return self.api.client(name, user=controller_identity(name))
+
+    def start(self) -> None:
+        for cls in self._controller_classes:
+            self.add_controller(cls)
+        self.informers.start()
+        self.started = True
+
+    def add_controller(self, cls_or_instance) -> Controller:
+        ctrl = cls_or_instance(self) if isinstance(cls_or_instance, type) else cls_or_instance
+        self.controllers[ctrl.name] = ctrl
+        ctrl.setup()
+        if self.started:
+            self.informers.start()
+        return ctrl
+
+    def __getitem__(self, name: str) -> Controller:
+        return self.controllers[name]
+
+    @property
+    def failures(self):
+        out = [f for c in self.controllers.values() for f in c.failures]
+        return sorted(out, key=lambda f: f.time)
+
+    def __repr__(self) -> str:
+        return f"ControllerManager({', '.join(self.controllers)})"

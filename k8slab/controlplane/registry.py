@@ -1,0 +1,15 @@
+"""The controllers kube-controller-manager runs by default in k8slab."""
+
+from k8slab.controlplane.deployment import DeploymentController
+from k8slab.controlplane.garbagecollector import GarbageCollector
+from k8slab.controlplane.nodeipam import NodeIpamController
+from k8slab.controlplane.nodelifecycle import NodeLifecycleController
+from k8slab.controlplane.replicaset import ReplicaSetController
+
+DEFAULT_CONTROLLERS = [
+    DeploymentController,
+    ReplicaSetController,
+    GarbageCollector,
+    NodeIpamController,
+    NodeLifecycleController,
+]

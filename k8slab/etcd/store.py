@@ -1,0 +1,200 @@
+"""etcd: a multi-version key-value store with revisions, watches and compare-and-swap.
+
+Only the API server talks to it. Every write bumps one global ``revision``; each
+key remembers its ``create_revision``, ``mod_revision`` and ``version`` (writes
+since creation). The API server hands ``mod_revision`` to clients as the object's
+``metadata.resourceVersion``, and an update that names an older one fails the
+compare and becomes a 409 Conflict — optimistic concurrency.
+
+Values are the stored objects (plain dicts). They are never mutated after a put:
+a new write stores a new dict, so history keeps every version.
+
+Example
+-------
+>>> db = Etcd()
+>>> db.put("/registry/pods/default/web", {"a": 1}).mod_revision
+2
+>>> db.put("/registry/pods/default/web", {"a": 2}, expect_mod_revision=2).version
+2
+>>> db.put("/registry/pods/default/web", {"a": 3}, expect_mod_revision=2)
+Traceback (most recent call last):
+...
+k8slab.etcd.store.CompareFailed: /registry/pods/default/web: mod_revision is 3, not 2
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class CompareFailed(Exception):
+    """A transaction's compare did not hold (the key changed since it was read)."""
+
+
+class Compacted(Exception):
+    """A watch or read asked for a revision older than the compacted one."""
+
+
+class Unavailable(Exception):
+    """The store cannot serve the request (no quorum)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyValue:
+    key: str
+    value: dict
+    create_revision: int
+    mod_revision: int
+    version: int
+
+    def __repr__(self) -> str:
+        return (
+            f"KeyValue({self.key!r}, create_revision={self.create_revision}, "
+            f"mod_revision={self.mod_revision}, version={self.version})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    type: str  # "PUT" or "DELETE"
+    kv: KeyValue  # for DELETE: the last value, with mod_revision = the delete's revision
+    prev: KeyValue | None
+
+
+def _bucket(key: str) -> str:
+    # "/registry/pods/default/web" -> "/registry/pods/": one bucket per resource type,
+    # so listing pods never scans nodes or events.
+    parts = key.split("/", 3)
+    if len(parts) < 4:
+        return key
+    return f"/{parts[1]}/{parts[2]}/"
+
+
+class Etcd:
+    """A single-member etcd. Revision 1 is the empty store, as in real etcd."""
+
+    def __init__(self, keep_history: bool = True) -> None:
+        self.revision = 1
+        self.compact_revision = 0
+        self.keep_history = keep_history
+        self._buckets: dict[str, dict[str, KeyValue]] = {}
+        self._history: dict[str, list[tuple[int, str, KeyValue]]] = {}
+        self._watchers: list[tuple[str, Callable[[WatchEvent], None]]] = []
+        self.writes = 0
+
+    # -- reads ----------------------------------------------------------------
+    def get(self, key: str) -> KeyValue | None:
+        return self._buckets.get(_bucket(key), {}).get(key)
+
+    def range(self, prefix: str) -> list[KeyValue]:
+        """Every live key starting with ``prefix``, sorted by key (as etcd returns them)."""
+        b = _bucket(prefix)
+        if prefix.count("/") >= 3 and b in self._buckets and len(prefix) >= len(b):
+            items = self._buckets[b]
+            keys = sorted(k for k in items if k.startswith(prefix))
+            return [items[k] for k in keys]
+        out = []
+        for bname, items in self._buckets.items():
+            if bname.startswith(prefix) or prefix.startswith(bname):
+                out.extend(kv for k, kv in items.items() if k.startswith(prefix))
+        out.sort(key=lambda kv: kv.key)
+        return out
+
+    def count(self, prefix: str) -> int:
+        b = self._buckets.get(_bucket(prefix))
+        if b is not None and prefix == _bucket(prefix):
+            return len(b)
+        return len(self.range(prefix))
+
+    def keys(self, prefix: str = "/") -> list[str]:
+        return [kv.key for kv in self.range(prefix)]
+
+    def history(self, key: str) -> list[tuple[int, str, KeyValue]]:
+        """Every change of ``key`` still kept: ``(revision, "PUT"|"DELETE", KeyValue)``."""
+        return list(self._history.get(key, ()))
+
+    # -- writes ---------------------------------------------------------------
+    def _check(self, key: str, current: KeyValue | None, expect_mod_revision: int | None) -> None:
+        if expect_mod_revision is None:
+            return
+        have = current.mod_revision if current else 0
+        if have != expect_mod_revision:
+            raise CompareFailed(f"{key}: mod_revision is {have}, not {expect_mod_revision}")
+
+    def put(self, key: str, value: dict, expect_mod_revision: int | None = None) -> KeyValue:
+        """Store ``value`` at ``key``; with ``expect_mod_revision`` only if the key is at that revision
+        (0 means "must not exist")."""
+        bucket = self._buckets.setdefault(_bucket(key), {})
+        prev = bucket.get(key)
+        self._check(key, prev, expect_mod_revision)
+        self.revision += 1
+        self.writes += 1
+        if prev is None:
+            kv = KeyValue(key, value, self.revision, self.revision, 1)
+        else:
+            kv = KeyValue(key, value, prev.create_revision, self.revision, prev.version + 1)
+        bucket[key] = kv
+        if self.keep_history:
+            self._history.setdefault(key, []).append((self.revision, "PUT", kv))
+        self._notify(WatchEvent("PUT", kv, prev))
+        return kv
+
+    def delete(self, key: str, expect_mod_revision: int | None = None) -> KeyValue | None:
+        bucket = self._buckets.get(_bucket(key), {})
+        prev = bucket.get(key)
+        if prev is None:
+            return None
+        self._check(key, prev, expect_mod_revision)
+        self.revision += 1
+        self.writes += 1
+        del bucket[key]
+        tomb = KeyValue(key, prev.value, prev.create_revision, self.revision, 0)
+        if self.keep_history:
+            self._history.setdefault(key, []).append((self.revision, "DELETE", tomb))
+        self._notify(WatchEvent("DELETE", tomb, prev))
+        return prev
+
+    def compact(self, revision: int) -> int:
+        """Forget history older than ``revision`` (the latest version of a live key is kept)."""
+        revision = min(revision, self.revision)
+        for key, hist in list(self._history.items()):
+            kept = [h for h in hist if h[0] >= revision]
+            if not kept and self.get(key) is not None:
+                kept = hist[-1:]
+            if kept:
+                self._history[key] = kept
+            else:
+                del self._history[key]
+        self.compact_revision = revision
+        return revision
+
+    # -- watch ------------------------------------------------------------------
+    def watch(self, prefix: str, callback: Callable[[WatchEvent], None]) -> Callable[[], None]:
+        """Call ``callback`` with each :class:`WatchEvent` under ``prefix``; returns a cancel function."""
+        entry = (prefix, callback)
+        self._watchers.append(entry)
+
+        def cancel() -> None:
+            if entry in self._watchers:
+                self._watchers.remove(entry)
+
+        return cancel
+
+    def _notify(self, ev: WatchEvent) -> None:
+        for prefix, cb in self._watchers:
+            if ev.kv.key.startswith(prefix):
+                cb(ev)
+
+    # -- display ----------------------------------------------------------------
+    def dump(self, key: str) -> str:
+        """The value at ``key`` as JSON text, as ``etcdctl get`` would print it."""
+        kv = self.get(key)
+        return "" if kv is None else json.dumps(kv.value, indent=2)
+
+    def __len__(self) -> int:
+        return sum(len(b) for b in self._buckets.values())
+
+    def __repr__(self) -> str:
+        return f"Etcd({len(self)} keys, revision={self.revision})"

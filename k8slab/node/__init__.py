@@ -1,0 +1,1 @@
+"""What runs on every node: kubelet, container runtime, (later) kube-proxy."""
