@@ -73,8 +73,9 @@ class Client:
         return self.update(obj, "status", background=background)
 
     def patch(self, resource: str, name: str, patch, namespace: str | None = None, patch_type: str = "merge",
-              subresource: str | None = None) -> dict:
-        return self._do("patch", resource, namespace, name, subresource, patch, patchType=patch_type)
+              subresource: str | None = None, *, dry_run: bool = False) -> dict:
+        return self._do("patch", resource, namespace, name, subresource, patch, patchType=patch_type,
+                        dryRun=dry_run or None)
 
     def delete(self, resource: str, name: str, namespace: str | None = None, propagation_policy: str | None = None,
                grace_period_seconds: int | None = None, force: bool = False) -> dict:

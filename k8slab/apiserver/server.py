@@ -352,7 +352,8 @@ class APIServer:
             raise errors.InternalError(str(e)) from None
         finally:
             self._writing_background = False
-        return obj
+        # the stored dict is shared with watchers and history: callers get their own copy
+        return clone(obj)
 
     def _update(self, kind: Kind, req: Request, user: UserInfo):
         if req.subresource == "scale":
@@ -404,7 +405,7 @@ class APIServer:
         _order_metadata(new)
         # An update that changes nothing is not written (etcd3 store's no-op update).
         if new == old:
-            return old
+            return clone(old)
         if m.get("deletionTimestamp") and not m.get("finalizers") and _deletion_complete(kind, new):
             self._remove(kind, key, kv.mod_revision, background=req.options.get("background", False))
             return new

@@ -200,53 +200,38 @@ class Cluster:
         manifests = load_manifests(source)
         for m in manifests:
             validate_manifest(m, self.kinds)
-        plans = []
         for m in manifests:
-            plans.append(self._plan_apply(m, namespace, dry_run=True))
-        out = []
-        for m in manifests:
-            _action, line = self._plan_apply(m, namespace, dry_run=False)
-            out.append(line)
-        return out
+            self._apply_one(m, namespace, dry_run=True)
+        return [self._apply_one(m, namespace, dry_run=False) for m in manifests]
 
-    def _plan_apply(self, manifest, namespace: str | None, dry_run: bool):
+    def _apply_one(self, manifest, namespace: str | None, dry_run: bool) -> str:
         obj = clone(manifest.obj)
         kind = self.kinds.for_object(obj["apiVersion"], obj["kind"])
         meta = obj.setdefault("metadata", {})
         if kind.namespaced:
             meta["namespace"] = meta.get("namespace") or namespace or "default"
-        applied = clone(obj)
-        applied["metadata"].pop("namespace", None) if not manifest.obj.get("metadata", {}).get("namespace") else None
-        annotations = meta.setdefault("annotations", {})
-        annotations[LAST_APPLIED] = json.dumps(_without_last_applied(manifest.obj), sort_keys=True,
-                                               separators=(",", ":")) + "\n"
+        # kubectl remembers what was applied, to know later which fields the user dropped
+        meta.setdefault("annotations", {})[LAST_APPLIED] = (
+            json.dumps(_without_last_applied(manifest.obj), sort_keys=True, separators=(",", ":")) + "\n"
+        )
         ref = f"{kind.resource_ref}/{meta.get('name')}"
+        ns = meta.get("namespace")
         try:
-            live = self.admin.get(kind.group_resource, meta["name"], meta.get("namespace"))
-        except errors.NotFound:
-            live = None
-        except errors.ApiError as e:
-            raise _with_source(e, manifest) from None
-        try:
-            if live is None:
-                self.admin.create(obj, meta.get("namespace"), dry_run=dry_run)
-                return "created", f"{ref} created"
-            original = None
+            try:
+                live = self.admin.get(kind.group_resource, meta["name"], ns)
+            except errors.NotFound:
+                self.admin.create(obj, ns, dry_run=dry_run)
+                return f"{ref} created"
             prev = (live["metadata"].get("annotations") or {}).get(LAST_APPLIED)
-            if prev:
-                try:
-                    original = json.loads(prev)
-                except ValueError:
-                    original = None
+            try:
+                original = json.loads(prev) if prev else None
+            except ValueError:
+                original = None
             patch = patch_mod.three_way_patch(original, obj, live)
             if not patch:
-                return "unchanged", f"{ref} unchanged"
-            if dry_run:
-                merged = patch_mod.strategic_merge(live, patch)
-                self.admin.update(merged) if False else None
-                return "configured", f"{ref} configured"
-            self.admin.patch(kind.group_resource, meta["name"], patch, meta.get("namespace"), patch_type="strategic")
-            return "configured", f"{ref} configured"
+                return f"{ref} unchanged"
+            self.admin.patch(kind.group_resource, meta["name"], patch, ns, patch_type="strategic", dry_run=dry_run)
+            return f"{ref} configured"
         except errors.ApiError as e:
             raise _with_source(e, manifest) from None
 
