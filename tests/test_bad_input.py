@@ -33,7 +33,7 @@ def test_unknown_field_names_field_line_and_suggests(c):
     assert isinstance(err, errors.ManifestError)
     assert "spec.replcas" in str(err)
     assert "replicas" in str(err).split("spec.replcas", 1)[1]  # did you mean replicas?
-    assert err.line == 7
+    assert err.line == 8
 
 
 def test_wrong_type_names_field_and_type(c):
@@ -41,7 +41,7 @@ def test_wrong_type_names_field_and_type(c):
     err = _unchanged(c, lambda: c.apply(text))
     assert "spec.replicas" in str(err)
     assert "integer" in str(err)
-    assert err.line == 7
+    assert err.line == 8
 
 
 def test_unknown_kind_is_a_mapping_error_with_suggestion(c):

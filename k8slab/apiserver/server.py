@@ -737,7 +737,7 @@ def _label_selector(text: str | None):
     try:
         return parse_selector(text)
     except ValueError as e:
-        raise errors.BadRequest(f"unable to parse requirement: {e}") from None
+        raise errors.BadRequest(str(e)) from None
 
 
 def _field_selector(text: str | None):
