@@ -257,8 +257,12 @@ class Cluster:
         client = self.admin
         if as_user is not None:
             client = self.api.client(f"kubectl ({as_user})", user=UserInfo(as_user, ("system:authenticated",)))
-        k = Kubectl(client, self.kinds, now=lambda: EPOCH + timedelta(seconds=self.loop.now),
-                    apply=lambda src, ns=None: self.apply(src, ns))
+        def apply(src, ns=None):
+            return self.apply(src, ns)
+
+        # create -f / delete -f read manifests the same way apply does
+        apply.load = lambda src: [m.obj for m in load_manifests(src)]
+        k = Kubectl(client, self.kinds, now=lambda: EPOCH + timedelta(seconds=self.loop.now), apply=apply)
         return k.run(command)
 
     # -- time ----------------------------------------------------------------------------------
