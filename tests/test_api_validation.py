@@ -440,9 +440,14 @@ def test_validating_many_objects_is_fast():
 def test_docstring_examples_run():
     import doctest
 
-    import k8slab.api.validation as module
+    import k8slab.api.rules as rules
+    import k8slab.api.rules_pod as rules_pod
+    import k8slab.api.schema as schema
+    import k8slab.api.validation as validation
 
-    assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
+    for module in (validation, schema, rules, rules_pod):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
 
 
 def test_unknown_fields_are_reported_before_missing_ones():

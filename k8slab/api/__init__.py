@@ -2,14 +2,18 @@
 
 One module per concept:
 
-``kinds``      which kinds exist and what kubectl calls them
-``errors``     errors shaped like the API server's and kubectl's
-``manifest``   reading YAML with line numbers (:func:`load_manifests`)
-``validation`` schema and API-server checks (:func:`validate_manifest`, :func:`semantic_causes`)
-``defaults``   what the API server fills in (:func:`apply_defaults`)
-``selectors``  label and field selectors
-``names``      name and label rules, generated names
-``quantity``   ``500m`` and ``512Mi``
+``kinds``         which kinds exist and what kubectl calls them
+``errors``        errors shaped like the API server's and kubectl's
+``field_errors``  the causes of a 422, worded like Go's ``field.Error``
+``manifest``      reading YAML with line numbers (:func:`load_manifests`)
+``validation``    the checks of ``kubectl apply``, in order (:func:`validate_manifest`)
+``schema``        fitting the OpenAPI schema, strictly (unknown fields, wrong types)
+``rules``         the API server's own rules (:func:`semantic_causes`)
+``rules_pod``     the pod spec rules, shared by every kind with a pod template
+``defaults``      what the API server fills in (:func:`apply_defaults`)
+``selectors``     label and field selectors
+``names``         name and label rules, generated names
+``quantity``      ``500m`` and ``512Mi``
 
 The main functions are importable from here too; each loads its module on
 first use, so ``import k8slab.api`` stays cheap.

@@ -6,9 +6,11 @@ letter) for Services. Label keys are qualified names (``app.kubernetes.io/name``
 and label values at most 63 characters. The error texts below are the API
 server's own, so a learner can search for them.
 
-The second half of the module holds how validation problems are *worded*: each
-problem is a "cause" dict (``errors.field_cause``) whose message reads like Go's
-``field.Error`` — ``Invalid value: "Web": a lowercase RFC 1123 ...``.
+:func:`validate_labels` turns bad labels into "causes", the dicts of a 422
+``Invalid`` response, worded like Go's ``field.Error`` by
+:mod:`k8slab.api.field_errors` (``Invalid value: "my app": a valid label ...``).
+The cause builders (:func:`invalid`, :func:`required`...) are importable from
+here too.
 
 Generated names come last: ``generateName`` suffixes and the
 ``pod-template-hash`` use the same 27-character alphabet, chosen by Kubernetes so
@@ -31,11 +33,20 @@ import json
 import random
 import re
 import struct
-from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any
 
-from k8slab.api.errors import field_cause
+# The Go-worded cause builders live in field_errors; re-exported for older imports.
+from k8slab.api.field_errors import (
+    GoLiteral,
+    duplicate,
+    forbidden,
+    go_value,
+    invalid,
+    not_found,
+    not_supported,
+    required,
+)
 
 __all__ = [
     "GoLiteral",
@@ -346,175 +357,8 @@ def validate_object_name(kind: str, name: str, *, prefix: bool = False) -> list[
 
 
 # --------------------------------------------------------------------------
-# Field causes, worded like Go's field.Error
+# Labels, as causes
 # --------------------------------------------------------------------------
-
-_GO_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-}
-
-
-def _go_quote(s: str) -> str:
-    # strconv.Quote: printable characters as they are, the rest escaped.
-    out = ['"']
-    for ch in s:
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[ch])
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x80:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) <= 0xFFFF:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    out.append('"')
-    return "".join(out)
-
-
-def _go_float(f: float) -> str:
-    # Go's %v for a float64 is %g with the shortest digits: exponent form when
-    # the exponent is below -4 or at least 6 (1e+06, 1.5e-05), plain otherwise.
-    if f != f or f in (float("inf"), float("-inf")):
-        return {"inf": "+Inf", "-inf": "-Inf"}.get(repr(f), "NaN")
-    if f == 0:
-        return "0"
-    d = Decimal(repr(f)).normalize()
-    sign, digits, exp = d.as_tuple()
-    exponent = len(digits) + exp - 1
-    mantissa = "".join(map(str, digits))
-    if exponent < -4 or exponent >= 6:
-        body = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
-        text = f"{body}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
-    else:
-        text = format(d, "f")
-    return ("-" if sign else "") + text
-
-
-class GoLiteral(str):
-    """A value already written the way Go prints it (``v1.LabelSelector{...}``); shown as is."""
-
-
-def go_value(value: Any) -> str:
-    """How Kubernetes prints a bad value inside a field error.
-
-    Strings are quoted (Go ``%q``), numbers and booleans plain (``%v``), a
-    ``None`` is ``null``, a string map is ``map[string]string{"k":"v"}`` and a
-    string list ``[]string{"a", "b"}`` (Go ``%#v``).
-
-    Example
-    -------
-    >>> go_value("Web"), go_value(-1), go_value(True), go_value(None)
-    ('"Web"', '-1', 'true', 'null')
-    >>> go_value({"tier": "db", "app": "web"})
-    'map[string]string{"app":"web", "tier":"db"}'
-    """
-    if value is None:
-        return "null"
-    if isinstance(value, GoLiteral):
-        return str(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _go_float(value)
-    if isinstance(value, str):
-        return _go_quote(value)
-    if isinstance(value, Mapping):
-        if not value:
-            return "map[string]string{}"
-        items = ", ".join(
-            f"{_go_quote(str(k))}:{_go_quote(str(v))}" for k, v in sorted(value.items())
-        )
-        return "map[string]string{" + items + "}"
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return "[]string{}"
-        return "[]string{" + ", ".join(_go_quote(str(v)) for v in value) + "}"
-    return _go_quote(str(value))
-
-
-def invalid(field: str, value: Any, detail: str) -> dict:
-    """A ``FieldValueInvalid`` cause: ``Invalid value: <value>: <detail>``.
-
-    Example
-    -------
-    >>> invalid("spec.replicas", -1, "must be greater than or equal to 0")["message"]
-    'Invalid value: -1: must be greater than or equal to 0'
-    """
-    msg = f"Invalid value: {go_value(value)}"
-    return field_cause(field, f"{msg}: {detail}" if detail else msg, "FieldValueInvalid")
-
-
-def required(field: str, detail: str = "") -> dict:
-    """A ``FieldValueRequired`` cause: ``Required value[: detail]``.
-
-    Example
-    -------
-    >>> required("spec.selector")
-    {'reason': 'FieldValueRequired', 'message': 'Required value', 'field': 'spec.selector'}
-    """
-    msg = f"Required value: {detail}" if detail else "Required value"
-    return field_cause(field, msg, "FieldValueRequired")
-
-
-def not_supported(field: str, value: Any, supported: Iterable[str]) -> dict:
-    """A ``FieldValueNotSupported`` cause listing the supported values in the given order.
-
-    Example
-    -------
-    >>> not_supported("spec.type", "Foo", ["ClusterIP", "NodePort"])["message"]
-    'Unsupported value: "Foo": supported values: "ClusterIP", "NodePort"'
-    """
-    listed = ", ".join(_go_quote(s) for s in supported)
-    msg = f"Unsupported value: {go_value(value)}"
-    if listed:
-        msg += f": supported values: {listed}"
-    return field_cause(field, msg, "FieldValueNotSupported")
-
-
-def duplicate(field: str, value: Any) -> dict:
-    """A ``FieldValueDuplicate`` cause: ``Duplicate value: "web"``.
-
-    Example
-    -------
-    >>> duplicate("spec.containers[1].name", "web")["message"]
-    'Duplicate value: "web"'
-    """
-    return field_cause(field, f"Duplicate value: {go_value(value)}", "FieldValueDuplicate")
-
-
-def not_found(field: str, value: Any) -> dict:
-    """A ``FieldValueNotFound`` cause: ``Not found: "data"``.
-
-    Example
-    -------
-    >>> not_found("spec.containers[0].volumeMounts[0].name", "data")["message"]
-    'Not found: "data"'
-    """
-    return field_cause(field, f"Not found: {go_value(value)}", "FieldValueNotFound")
-
-
-def forbidden(field: str, detail: str) -> dict:
-    """A ``FieldValueForbidden`` cause: ``Forbidden: <detail>``.
-
-    Example
-    -------
-    >>> forbidden("spec.ports[0].nodePort", "may not be used when `type` is 'ClusterIP'")["message"]
-    "Forbidden: may not be used when `type` is 'ClusterIP'"
-    """
-    return field_cause(
-        field, f"Forbidden: {detail}" if detail else "Forbidden", "FieldValueForbidden"
-    )
 
 
 def validate_labels(labels: Any, field: str) -> list[dict]:

@@ -36,15 +36,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from k8slab.api.names import (
-    forbidden,
-    go_value,
-    invalid,
-    label_value_errors,
-    qualified_name_errors,
-    required,
-    validate_labels,
-)
+from k8slab.api.field_errors import forbidden, go_value, invalid, required
+from k8slab.api.names import label_value_errors, qualified_name_errors, validate_labels
 
 __all__ = [
     "FieldSelector",

@@ -1,0 +1,394 @@
+"""The API server's own rules, beyond the schema: what a 422 ``Invalid`` lists.
+
+An object can fit the OpenAPI schema (:mod:`k8slab.api.schema`) and still be
+refused: a name with capitals, a Deployment whose selector does not match its
+template's labels, two containers with the same name, a Job whose pods would
+restart forever, a Service port out of range, or an update that changes a
+field that is immutable. :func:`semantic_causes` runs the rules of the real
+API server for the object's kind, in its order, and returns every broken one
+as a cause worded like the real ``field.Error``; the simulated API server
+calls it on every create and update. Pod spec rules live in
+:mod:`k8slab.api.rules_pod`.
+
+Example
+-------
+>>> deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+...           "spec": {"replicas": -1, "selector": {"matchLabels": {"app": "web"}},
+...                    "template": {"metadata": {"labels": {"app": "web"}},
+...                                 "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}}
+>>> [(c["field"], c["message"]) for c in semantic_causes(deploy)]
+[('spec.replicas', 'Invalid value: -1: must be greater than or equal to 0')]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from k8slab.api.errors import field_cause
+from k8slab.api.field_errors import (
+    GoLiteral,
+    check_nonnegative,
+    dict_field,
+    duplicate,
+    forbidden,
+    go_label_selector,
+    int_field,
+    invalid,
+    list_field,
+    not_supported,
+    required,
+    str_field,
+    type_invalid,
+)
+from k8slab.api.names import (
+    dns1123_label_errors,
+    port_name_errors,
+    qualified_name_errors,
+    validate_labels,
+    validate_object_name,
+)
+from k8slab.api.rules_pod import (
+    PORT_RANGE,
+    PROTOCOLS,
+    RESTART_POLICIES,
+    pod_spec,
+    pod_template,
+    pod_update,
+)
+from k8slab.api.selectors import LabelSelector, validate_label_selector
+
+__all__ = ["semantic_causes"]
+
+_SERVICE_TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
+_NODE_PORT_RANGE = (30000, 32767)
+_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_WORKLOAD_WORD = {
+    "Deployment": "deployment",
+    "ReplicaSet": "deployment",
+    "StatefulSet": "statefulset",
+    "DaemonSet": "daemonset",
+}
+
+
+def _object_meta(obj: Mapping, kind: str, causes: list) -> None:
+    meta = dict_field(obj, "metadata", "metadata", causes)
+    if meta is None:
+        causes.append(required("metadata.name", "name or generateName is required"))
+        return
+    name = str_field(meta, "name", "metadata.name", causes)
+    generate = str_field(meta, "generateName", "metadata.generateName", causes)
+    if generate:
+        for msg in validate_object_name(kind, generate, prefix=True):
+            causes.append(invalid("metadata.generateName", generate, msg))
+    if not name and not generate:
+        causes.append(required("metadata.name", "name or generateName is required"))
+    elif name:
+        for msg in validate_object_name(kind, name):
+            causes.append(invalid("metadata.name", name, msg))
+    namespace = str_field(meta, "namespace", "metadata.namespace", causes)
+    if namespace:
+        for msg in dns1123_label_errors(namespace):
+            causes.append(invalid("metadata.namespace", namespace, msg))
+    causes.extend(
+        validate_labels(dict_field(meta, "labels", "metadata.labels", causes), "metadata.labels")
+    )
+    annotations = dict_field(meta, "annotations", "metadata.annotations", causes) or {}
+    size = 0
+    for key in sorted(annotations, key=str):
+        for msg in qualified_name_errors(str(key)):
+            causes.append(invalid("metadata.annotations", str(key), msg))
+        size += len(str(key)) + len(str(annotations[key] or ""))
+    if size > 256 * 1024:
+        causes.append(
+            field_cause(
+                "metadata.annotations",
+                "Too long: must have at most 262144 bytes",
+                "FieldValueTooLong",
+            )
+        )
+
+
+def _workload(obj: Mapping, kind: str, causes: list) -> None:
+    """Deployment, ReplicaSet, StatefulSet and DaemonSet: selector, template, replicas."""
+    spec = dict_field(obj, "spec", "spec", causes) or {}
+    if kind != "DaemonSet":
+        check_nonnegative(spec, "replicas", "spec.replicas", causes)
+    selector = dict_field(spec, "selector", "spec.selector", causes)
+    compiled = None
+    if selector is None:
+        causes.append(required("spec.selector"))
+    else:
+        causes.extend(validate_label_selector(selector, "spec.selector"))
+        if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+            causes.append(
+                invalid(
+                    "spec.selector",
+                    go_label_selector(selector),
+                    f"empty selector is invalid for {_WORKLOAD_WORD[kind]}",
+                )
+            )
+    try:
+        compiled = LabelSelector.from_dict(selector)
+    except ValueError:
+        causes.append(
+            invalid("spec.selector", go_label_selector(selector), "invalid label selector")
+        )
+    template = dict_field(spec, "template", "spec.template", causes) or {}
+    if compiled is not None and not compiled.empty:
+        labels = (
+            (template.get("metadata") or {}).get("labels")
+            if isinstance(template.get("metadata"), Mapping)
+            else None
+        )
+        if not isinstance(labels, Mapping) or not compiled.matches(
+            {str(k): str(v) for k, v in labels.items()}
+        ):
+            shown = labels if isinstance(labels, Mapping) else GoLiteral("map[string]string(nil)")
+            causes.append(
+                invalid(
+                    "spec.template.metadata.labels",
+                    shown,
+                    "`selector` does not match template `labels`",
+                )
+            )
+    pod_template(template, "spec.template", causes)
+    restart = (
+        (template.get("spec") or {}).get("restartPolicy")
+        if isinstance(template.get("spec"), Mapping)
+        else None
+    )
+    restart = restart or "Always"
+    if restart != "Always" and restart in RESTART_POLICIES:
+        causes.append(not_supported("spec.template.spec.restartPolicy", restart, ["Always"]))
+    if kind == "Deployment":
+        strategy = dict_field(spec, "strategy", "spec.strategy", causes) or {}
+        stype = strategy.get("type") or "RollingUpdate"
+        if stype not in ("Recreate", "RollingUpdate"):
+            causes.append(not_supported("spec.strategy.type", stype, ["Recreate", "RollingUpdate"]))
+        elif stype == "Recreate" and strategy.get("rollingUpdate") is not None:
+            causes.append(
+                forbidden(
+                    "spec.strategy.rollingUpdate",
+                    "may not be specified when strategy `type` is 'Recreate'",
+                )
+            )
+        check_nonnegative(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit", causes)
+    check_nonnegative(spec, "minReadySeconds", "spec.minReadySeconds", causes)
+
+
+def _job_spec(spec: Any, path: str, causes: list) -> None:
+    spec = spec if isinstance(spec, Mapping) else {}
+    for key in (
+        "parallelism",
+        "completions",
+        "backoffLimit",
+        "activeDeadlineSeconds",
+        "ttlSecondsAfterFinished",
+    ):
+        check_nonnegative(spec, key, f"{path}.{key}", causes)
+    template = pod_template(spec.get("template"), f"{path}.template", causes)
+    restart = (
+        (template.get("spec") or {}).get("restartPolicy")
+        if isinstance(template.get("spec"), Mapping)
+        else None
+    )
+    where = f"{path}.template.spec.restartPolicy"
+    if not restart or restart == "Always":
+        # A Job's pods must end: the pod default (Always) is not allowed.
+        causes.append(required(where, 'valid values: "OnFailure", "Never"'))
+    elif restart not in ("OnFailure", "Never"):
+        causes.append(not_supported(where, restart, ["OnFailure", "Never"]))
+
+
+def _service(obj: Mapping, causes: list) -> None:
+    spec = dict_field(obj, "spec", "spec", causes) or {}
+    stype = str_field(spec, "type", "spec.type", causes) or "ClusterIP"
+    headless = spec.get("clusterIP") == "None"
+    ports = list_field(spec, "ports", "spec.ports", causes) or []
+    if not ports and not headless and stype != "ExternalName":
+        causes.append(required("spec.ports"))
+    if stype == "ExternalName" and not spec.get("externalName"):
+        causes.append(required("spec.externalName"))
+    names: set = set()
+    seen: set = set()
+    for i, port in enumerate(ports):
+        path = f"spec.ports[{i}]"
+        if not isinstance(port, Mapping):
+            causes.append(type_invalid(path, port, "object"))
+            continue
+        pname = port.get("name")
+        if len(ports) > 1 and not pname:
+            causes.append(required(f"{path}.name"))
+        elif pname:
+            for msg in dns1123_label_errors(str(pname)):
+                causes.append(invalid(f"{path}.name", str(pname), msg))
+            if pname in names:
+                causes.append(duplicate(f"{path}.name", pname))
+            names.add(pname)
+        number = int_field(port, "port", f"{path}.port", causes)
+        if number is None or not 1 <= number <= 65535:
+            causes.append(invalid(f"{path}.port", number if number is not None else 0, PORT_RANGE))
+        protocol = port.get("protocol") or "TCP"
+        if protocol not in PROTOCOLS:
+            causes.append(not_supported(f"{path}.protocol", protocol, PROTOCOLS))
+        target = port.get("targetPort")
+        if (
+            isinstance(target, int)
+            and not isinstance(target, bool)
+            and target != 0
+            and not 1 <= target <= 65535
+        ):
+            causes.append(invalid(f"{path}.targetPort", target, PORT_RANGE))
+        elif isinstance(target, str) and target:
+            for msg in port_name_errors(target):
+                causes.append(invalid(f"{path}.targetPort", target, msg))
+        node_port = port.get("nodePort")
+        if node_port:
+            if stype == "ClusterIP":
+                causes.append(
+                    forbidden(f"{path}.nodePort", "may not be used when `type` is 'ClusterIP'")
+                )
+            elif (
+                isinstance(node_port, int)
+                and not _NODE_PORT_RANGE[0] <= node_port <= _NODE_PORT_RANGE[1]
+            ):
+                low, high = _NODE_PORT_RANGE
+                causes.append(
+                    invalid(
+                        f"{path}.nodePort",
+                        node_port,
+                        f"provided port is not in the valid range. The range of valid ports is {low}-{high}",
+                    )
+                )
+        key = (protocol, number)
+        if key in seen:
+            causes.append(
+                duplicate(
+                    path,
+                    GoLiteral(
+                        f'core.ServicePort{{Name:"", Protocol:"{protocol}", AppProtocol:(*string)(nil), '
+                        f'Port:{number}, TargetPort:intstr.IntOrString{{Type:0, IntVal:0, StrVal:""}}, NodePort:0}}'
+                    ),
+                )
+            )
+        seen.add(key)
+    causes.extend(
+        validate_labels(dict_field(spec, "selector", "spec.selector", causes), "spec.selector")
+    )
+    affinity = spec.get("sessionAffinity") or "None"
+    if affinity not in ("ClientIP", "None"):
+        causes.append(not_supported("spec.sessionAffinity", affinity, ["ClientIP", "None"]))
+    if stype not in _SERVICE_TYPES:
+        causes.append(not_supported("spec.type", stype, _SERVICE_TYPES))
+
+
+def _config_keys(obj: Mapping, causes: list) -> None:
+    for part in ("data", "binaryData", "stringData"):
+        for key in sorted(dict_field(obj, part, part, causes) or {}, key=str):
+            key = str(key)
+            errs = []
+            if len(key) > 253:
+                errs.append("must be no more than 253 characters")
+            if not _CONFIG_KEY.match(key):
+                errs.append(
+                    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' "
+                    "(e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+                )
+            if key in (".", ".."):
+                errs.append(f"must not be '{key}'")
+            elif key.startswith(".."):
+                errs.append("must not start with '..'")
+            for msg in errs:
+                causes.append(invalid(f"{part}[{key}]", key, msg))
+
+
+def _update_causes(obj: Mapping, old: Mapping, kind: str, causes: list) -> None:
+    spec, old_spec = obj.get("spec") or {}, old.get("spec") or {}
+    if not isinstance(spec, Mapping) or not isinstance(old_spec, Mapping):
+        return
+    if kind in _WORKLOAD_WORD and spec.get("selector") != old_spec.get("selector"):
+        causes.append(
+            invalid("spec.selector", go_label_selector(spec.get("selector")), "field is immutable")
+        )
+    if kind == "StatefulSet":
+        mutable = {
+            "replicas",
+            "ordinals",
+            "template",
+            "updateStrategy",
+            "persistentVolumeClaimRetentionPolicy",
+            "minReadySeconds",
+        }
+        if {k: v for k, v in spec.items() if k not in mutable} != {
+            k: v for k, v in old_spec.items() if k not in mutable
+        }:
+            causes.append(
+                forbidden(
+                    "spec",
+                    "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
+                    "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+                )
+            )
+    if kind == "Pod":
+        pod_update(obj, old, causes)
+    if kind == "Service":
+        ip, old_ip = spec.get("clusterIP"), old_spec.get("clusterIP")
+        if ip and old_ip and ip != old_ip:
+            causes.append(invalid("spec.clusterIPs[0]", [ip], "may not change once set"))
+
+
+def semantic_causes(obj: Mapping, old: Mapping | None = None) -> list[dict]:
+    """Every rule of the real API server that ``obj`` breaks, as 422 ``causes``.
+
+    Parameters
+    ----------
+    obj : dict
+        The object (defaulted or not: a missing ``restartPolicy`` counts as
+        the default ``Always``).
+    old : dict, optional
+        The stored object, for an update: adds the update rules (a workload's
+        selector is immutable; a pod's spec may change only its images,
+        tolerations and deadlines).
+
+    Returns
+    -------
+    list of dict
+        ``errors.field_cause`` dicts in the order the API server checks,
+        ready for ``errors.Invalid(kind, group, name, causes)``. Empty when valid.
+
+    Example
+    -------
+    >>> pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+    ...        "spec": {"containers": [{"name": "web", "image": "nginx"},
+    ...                                {"name": "web", "image": "busybox"}]}}
+    >>> [(c["field"], c["message"]) for c in semantic_causes(pod)]
+    [('spec.containers[1].name', 'Duplicate value: "web"')]
+    """
+    if not isinstance(obj, Mapping):
+        return [type_invalid("", obj, "object")]
+    kind = obj.get("kind") if isinstance(obj.get("kind"), str) else ""
+    causes: list[dict] = []
+    _object_meta(obj, kind, causes)
+    if kind == "Pod":
+        pod_spec(obj.get("spec"), "spec", causes)
+    elif kind in _WORKLOAD_WORD:
+        _workload(obj, kind, causes)
+    elif kind == "Job":
+        _job_spec(obj.get("spec"), "spec", causes)
+    elif kind == "CronJob":
+        spec = dict_field(obj, "spec", "spec", causes) or {}
+        if not str_field(spec, "schedule", "spec.schedule", causes):
+            causes.append(required("spec.schedule"))
+        job_template = dict_field(spec, "jobTemplate", "spec.jobTemplate", causes) or {}
+        _job_spec(job_template.get("spec"), "spec.jobTemplate.spec", causes)
+    elif kind == "PodTemplate":
+        pod_template(obj.get("template"), "template", causes)
+    elif kind == "Service":
+        _service(obj, causes)
+    elif kind in ("ConfigMap", "Secret"):
+        _config_keys(obj, causes)
+    if old is not None and isinstance(old, Mapping):
+        _update_causes(obj, old, kind, causes)
+    return causes

@@ -1,0 +1,382 @@
+"""The API server's rules for a pod spec (``ValidatePodSpec``), wherever one appears.
+
+A pod spec is checked the same way in a Pod, in the pod template of a
+Deployment, ReplicaSet, StatefulSet, DaemonSet, Job or CronJob, and in a PodTemplate:
+volumes with unique names, containers with a name and an image, ports in
+range, environment variable names, volume mounts that name a volume,
+resources that are standard and whose requests do not exceed their limits,
+restart and DNS policies, tolerations. Once a pod exists its spec is almost
+frozen: :func:`pod_update` refuses any change but images, added tolerations
+and a few deadlines.
+
+Each broken rule adds a cause (:mod:`k8slab.api.field_errors`) to the
+``causes`` list passed in, worded as the real API server words it.
+
+Example
+-------
+>>> causes = []
+>>> pod_spec({"containers": [{"name": "web", "image": "nginx", "ports": [{"containerPort": 0}]}],
+...           "restartPolicy": "Sometimes"}, "spec", causes)
+>>> for c in causes:
+...     print(c["field"], "|", c["message"])
+spec.containers[0].ports[0].containerPort | Required value
+spec.restartPolicy | Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from k8slab.api.field_errors import (
+    NONNEGATIVE,
+    GoLiteral,
+    check_nonnegative,
+    dict_field,
+    duplicate,
+    forbidden,
+    int_field,
+    invalid,
+    list_field,
+    not_found,
+    not_supported,
+    required,
+    str_field,
+    type_invalid,
+)
+from k8slab.api.names import (
+    dns1123_label_errors,
+    dns1123_subdomain_errors,
+    port_name_errors,
+    validate_labels,
+)
+from k8slab.api.quantity import canonical_quantity, parse_quantity
+
+__all__ = ["PORT_RANGE", "PROTOCOLS", "RESTART_POLICIES", "pod_spec", "pod_template", "pod_update"]
+
+#: The detail of a port number out of range (container ports and service ports).
+PORT_RANGE = "must be between 1 and 65535, inclusive"
+#: The protocols a port may use (container ports and service ports).
+PROTOCOLS = ["SCTP", "TCP", "UDP"]
+RESTART_POLICIES = ["Always", "OnFailure", "Never"]
+_DNS_POLICIES = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]
+_PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
+_STANDARD_CONTAINER_RESOURCES = {"cpu", "memory", "ephemeral-storage"}
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+
+
+def _resources(resources: Any, path: str, causes: list) -> None:
+    values: dict[str, dict] = {}
+    for part in ("limits", "requests"):
+        listing = dict_field(resources, part, f"{path}.{part}", causes) or {}
+        values[part] = {}
+        for name in sorted(listing, key=str):
+            name = str(name)
+            where = f"{path}.{part}[{name}]"
+            if (
+                "/" not in name
+                and name not in _STANDARD_CONTAINER_RESOURCES
+                and not name.startswith("hugepages-")
+            ):
+                causes.append(invalid(where, name, "must be a standard resource for containers"))
+                continue
+            raw = listing[name]
+            try:
+                amount = parse_quantity(raw)
+            except ValueError as exc:
+                causes.append(invalid(where, raw if isinstance(raw, str) else str(raw), str(exc)))
+                continue
+            if amount < 0:
+                causes.append(invalid(where, GoLiteral(canonical_quantity(raw)), NONNEGATIVE))
+                continue
+            values[part][name] = raw
+    for name, raw in values["requests"].items():
+        limit = values["limits"].get(name)
+        if limit is not None and parse_quantity(raw) > parse_quantity(limit):
+            causes.append(
+                invalid(
+                    f"{path}.requests",
+                    canonical_quantity(raw),
+                    f"must be less than or equal to {name} limit of {canonical_quantity(limit)}",
+                )
+            )
+
+
+def _container(ctr: Any, path: str, names: set, volumes: set, causes: list) -> None:
+    if not isinstance(ctr, Mapping):
+        causes.append(type_invalid(path, ctr, "object"))
+        return
+    name = str_field(ctr, "name", f"{path}.name", causes)
+    if not name:
+        causes.append(required(f"{path}.name"))
+    else:
+        errs = dns1123_label_errors(name)
+        for msg in errs:
+            causes.append(invalid(f"{path}.name", name, msg))
+        if not errs and name in names:
+            causes.append(duplicate(f"{path}.name", name))
+        names.add(name)
+    image = str_field(ctr, "image", f"{path}.image", causes)
+    if not image:
+        causes.append(required(f"{path}.image"))
+    elif image != image.strip():
+        causes.append(
+            invalid(f"{path}.image", image, "must not have leading or trailing whitespace")
+        )
+    port_names: set = set()
+    for i, port in enumerate(list_field(ctr, "ports", f"{path}.ports", causes) or []):
+        ppath = f"{path}.ports[{i}]"
+        if not isinstance(port, Mapping):
+            causes.append(type_invalid(ppath, port, "object"))
+            continue
+        pname = str_field(port, "name", f"{ppath}.name", causes)
+        if pname:
+            errs = port_name_errors(pname)
+            for msg in errs:
+                causes.append(invalid(f"{ppath}.name", pname, msg))
+            if not errs and pname in port_names:
+                causes.append(duplicate(f"{ppath}.name", pname))
+            port_names.add(pname)
+        number = int_field(port, "containerPort", f"{ppath}.containerPort", causes)
+        if not number:
+            if number is not None or "containerPort" not in port:
+                causes.append(required(f"{ppath}.containerPort"))
+        elif not 1 <= number <= 65535:
+            causes.append(invalid(f"{ppath}.containerPort", number, PORT_RANGE))
+        host = int_field(port, "hostPort", f"{ppath}.hostPort", causes)
+        if host and not 1 <= host <= 65535:
+            causes.append(invalid(f"{ppath}.hostPort", host, PORT_RANGE))
+        protocol = str_field(port, "protocol", f"{ppath}.protocol", causes) or "TCP"
+        if protocol not in PROTOCOLS:
+            causes.append(not_supported(f"{ppath}.protocol", protocol, PROTOCOLS))
+    for i, env in enumerate(list_field(ctr, "env", f"{path}.env", causes) or []):
+        env_name = env.get("name") if isinstance(env, Mapping) else None
+        if not env_name:
+            causes.append(required(f"{path}.env[{i}].name"))
+        elif not isinstance(env_name, str) or not _ENV_NAME.match(env_name):
+            causes.append(
+                invalid(
+                    f"{path}.env[{i}].name",
+                    str(env_name),
+                    "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', "
+                    "and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', "
+                    "regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')",
+                )
+            )
+    mount_paths: set = set()
+    for i, mount in enumerate(
+        list_field(ctr, "volumeMounts", f"{path}.volumeMounts", causes) or []
+    ):
+        mpath = f"{path}.volumeMounts[{i}]"
+        if not isinstance(mount, Mapping):
+            continue
+        mname = mount.get("name")
+        if not mname:
+            causes.append(required(f"{mpath}.name"))
+        elif mname not in volumes:
+            causes.append(not_found(f"{mpath}.name", mname))
+        mount_path = mount.get("mountPath")
+        if not mount_path:
+            causes.append(required(f"{mpath}.mountPath"))
+        elif mount_path in mount_paths:
+            causes.append(invalid(f"{mpath}.mountPath", mount_path, "must be unique"))
+        mount_paths.add(mount_path)
+    pull = str_field(ctr, "imagePullPolicy", f"{path}.imagePullPolicy", causes)
+    if pull is not None and pull not in _PULL_POLICIES:
+        causes.append(not_supported(f"{path}.imagePullPolicy", pull, _PULL_POLICIES))
+    _resources(
+        dict_field(ctr, "resources", f"{path}.resources", causes), f"{path}.resources", causes
+    )
+
+
+def pod_spec(spec: Any, path: str, causes: list) -> None:
+    """``ValidatePodSpec``: volumes, containers, restart and DNS policy, node selector.
+
+    ``path`` is where the spec sits (``spec``, ``spec.template.spec``...); each
+    broken rule is appended to ``causes``.
+
+    Example
+    -------
+    >>> causes = []
+    >>> pod_spec({"containers": [{"name": "web"}]}, "spec.template.spec", causes)
+    >>> [(c["field"], c["message"]) for c in causes]
+    [('spec.template.spec.containers[0].image', 'Required value')]
+    """
+    spec = spec if isinstance(spec, Mapping) else {}
+    volumes: set = set()
+    for i, vol in enumerate(list_field(spec, "volumes", f"{path}.volumes", causes) or []):
+        vname = vol.get("name") if isinstance(vol, Mapping) else None
+        if not vname:
+            causes.append(required(f"{path}.volumes[{i}].name"))
+            continue
+        errs = dns1123_label_errors(str(vname))
+        for msg in errs:
+            causes.append(invalid(f"{path}.volumes[{i}].name", str(vname), msg))
+        if not errs and vname in volumes:
+            causes.append(duplicate(f"{path}.volumes[{i}].name", vname))
+        volumes.add(vname)
+    names: set = set()
+    containers = list_field(spec, "containers", f"{path}.containers", causes)
+    if not containers:
+        causes.append(required(f"{path}.containers"))
+    for i, ctr in enumerate(containers or []):
+        _container(ctr, f"{path}.containers[{i}]", names, volumes, causes)
+    for i, ctr in enumerate(
+        list_field(spec, "initContainers", f"{path}.initContainers", causes) or []
+    ):
+        _container(ctr, f"{path}.initContainers[{i}]", names, volumes, causes)
+    restart = (
+        str_field(spec, "restartPolicy", f"{path}.restartPolicy", causes) or "Always"
+    )  # the default
+    if restart not in RESTART_POLICIES:
+        causes.append(not_supported(f"{path}.restartPolicy", restart, RESTART_POLICIES))
+    dns = str_field(spec, "dnsPolicy", f"{path}.dnsPolicy", causes) or "ClusterFirst"
+    if dns not in _DNS_POLICIES:
+        causes.append(not_supported(f"{path}.dnsPolicy", dns, _DNS_POLICIES))
+    causes.extend(
+        validate_labels(
+            dict_field(spec, "nodeSelector", f"{path}.nodeSelector", causes), f"{path}.nodeSelector"
+        )
+    )
+    account = str_field(spec, "serviceAccountName", f"{path}.serviceAccountName", causes)
+    if account:
+        for msg in dns1123_subdomain_errors(account):
+            causes.append(invalid(f"{path}.serviceAccountName", account, msg))
+    node = str_field(spec, "nodeName", f"{path}.nodeName", causes)
+    if node:
+        for msg in dns1123_subdomain_errors(node):
+            causes.append(invalid(f"{path}.nodeName", node, msg))
+    check_nonnegative(
+        spec, "terminationGracePeriodSeconds", f"{path}.terminationGracePeriodSeconds", causes
+    )
+    deadline = int_field(spec, "activeDeadlineSeconds", f"{path}.activeDeadlineSeconds", causes)
+    if deadline is not None and not 1 <= deadline <= 2**31 - 1:
+        causes.append(
+            invalid(
+                f"{path}.activeDeadlineSeconds",
+                deadline,
+                f"must be between 1 and {2**31 - 1}, inclusive",
+            )
+        )
+    for i, tol in enumerate(list_field(spec, "tolerations", f"{path}.tolerations", causes) or []):
+        if not isinstance(tol, Mapping):
+            continue
+        operator = tol.get("operator") or "Equal"
+        if operator not in ("Equal", "Exists"):
+            causes.append(
+                not_supported(f"{path}.tolerations[{i}].operator", operator, ["Equal", "Exists"])
+            )
+        elif operator == "Exists" and tol.get("value"):
+            causes.append(
+                invalid(
+                    f"{path}.tolerations[{i}].operator",
+                    tol.get("value"),
+                    "value must be empty when `operator` is 'Exists'",
+                )
+            )
+        effect = tol.get("effect")
+        if effect and effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            causes.append(
+                not_supported(
+                    f"{path}.tolerations[{i}].effect",
+                    effect,
+                    ["NoExecute", "NoSchedule", "PreferNoSchedule"],
+                )
+            )
+
+
+def pod_template(template: Any, path: str, causes: list) -> dict:
+    """Check a pod template's labels and pod spec; return the template (``{}`` if not a dict).
+
+    Example
+    -------
+    >>> causes = []
+    >>> _ = pod_template({"metadata": {"labels": {"app": "my app"}}, "spec": {}}, "template", causes)
+    >>> [c["field"] for c in causes]
+    ['template.metadata.labels', 'template.spec.containers']
+    """
+    template = template if isinstance(template, Mapping) else {}
+    meta = dict_field(template, "metadata", f"{path}.metadata", causes) or {}
+    causes.extend(
+        validate_labels(
+            dict_field(meta, "labels", f"{path}.metadata.labels", causes), f"{path}.metadata.labels"
+        )
+    )
+    pod_spec(template.get("spec"), f"{path}.spec", causes)
+    return template
+
+
+_POD_UPDATABLE = (
+    "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+    "`spec.tolerations` (only additions to existing tolerations),"
+    "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"
+)
+
+
+def _changed_paths(old: Any, new: Any, path: str, out: list) -> None:
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        for key in sorted(set(old) | set(new), key=str):
+            _changed_paths(old.get(key), new.get(key), f"{path}.{key}", out)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            _changed_paths(a, b, f"{path}[{i}]", out)
+    elif old != new:
+        out.append(f"{path}: {json.dumps(old)} -> {json.dumps(new)}")
+
+
+def pod_update(new: Mapping, old: Mapping, causes: list) -> None:
+    """Forbid an update of a pod that changes more than its images and a few other fields.
+
+    Example
+    -------
+    >>> old = {"spec": {"containers": [{"name": "web", "image": "nginx:1.26"}]}}
+    >>> causes = []
+    >>> pod_update({"spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}, old, causes)
+    >>> causes
+    []
+    >>> pod_update({"spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}, old, causes)
+    >>> print(causes[0]["message"].splitlines()[-1])
+      spec.containers[0].name: "web" -> "app"
+    """
+    new_spec = dict(new.get("spec") or {})
+    old_spec = dict(old.get("spec") or {})
+    # Mask what may change, then anything left that differs is forbidden.
+    for part in ("containers", "initContainers"):
+        a, b = old_spec.get(part), new_spec.get(part)
+        if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            new_spec[part] = [
+                {**n, "image": o.get("image")}
+                if isinstance(n, Mapping) and isinstance(o, Mapping)
+                else n
+                for o, n in zip(a, b, strict=True)
+            ]
+    new_spec["activeDeadlineSeconds"] = old_spec.get("activeDeadlineSeconds")
+    old_tol, new_tol = old_spec.get("tolerations") or [], new_spec.get("tolerations") or []
+    if all(t in new_tol for t in old_tol):
+        new_spec["tolerations"] = old_spec.get("tolerations")
+    grace_old, grace_new = (
+        old_spec.get("terminationGracePeriodSeconds"),
+        new_spec.get("terminationGracePeriodSeconds"),
+    )
+    if isinstance(grace_old, int) and grace_old < 0 and grace_new == 1:
+        new_spec["terminationGracePeriodSeconds"] = grace_old
+    gates_old, gates_new = (
+        old_spec.get("schedulingGates") or [],
+        new_spec.get("schedulingGates") or [],
+    )
+    if all(g in gates_old for g in gates_new):  # gates may only be removed
+        new_spec["schedulingGates"] = old_spec.get("schedulingGates")
+    new_spec = {k: v for k, v in new_spec.items() if v is not None}
+    old_spec = {k: v for k, v in old_spec.items() if v is not None}
+    if new_spec != old_spec:
+        changed: list = []
+        _changed_paths(old_spec, new_spec, "spec", changed)
+        causes.append(
+            forbidden(
+                "spec",
+                f"pod updates may not change fields other than {_POD_UPDATABLE}\n  "
+                + "\n  ".join(changed),
+            )
+        )
