@@ -43,7 +43,7 @@ def run_one(workers: int) -> dict:
     import k8slab
 
     t0 = time.perf_counter()
-    c = k8slab.Cluster(workers=workers, seed=0, trace=False)
+    c = k8slab.Cluster(workers=workers, seed=0, trace=False, pod_cidr="10.128.0.0/9")
     boot = time.perf_counter() - t0
     replicas = 30 * workers
     t1 = time.perf_counter()

@@ -34,7 +34,6 @@ class EventRecorder:
         self.host = host
         self.enabled = enabled
         self._seen: dict[tuple, dict] = {}
-        self._seq = 0
 
     def event(self, obj: dict, type_: str, reason: str, message: str, field_path: str | None = None) -> dict | None:
         """Record an event about ``obj``; returns the stored Event (or ``None`` when disabled/failed)."""
@@ -52,8 +51,11 @@ class EventRecorder:
                 stored = self.client.update(updated)
                 self._seen[key] = stored
                 return stored
-            self._seq += 1
-            nanos = _EPOCH_NANOS + int(now * 1e9) + self._seq
+            # Real names use the wall clock's nanoseconds, which never repeat; ours count per API
+            # server, so two components naming an event at the same virtual instant never collide.
+            server = self.client.server
+            server.event_name_seq = getattr(server, "event_name_seq", 0) + 1
+            nanos = _EPOCH_NANOS + int(now * 1e9) + server.event_name_seq
             involved = {
                 "apiVersion": obj.get("apiVersion"),
                 "kind": obj.get("kind"),

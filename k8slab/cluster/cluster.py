@@ -7,7 +7,7 @@ Example
 >>> import k8slab
 >>> c = k8slab.Cluster(workers=2, seed=0)
 >>> c
-Cluster(3 nodes, 4 pods, t=1.0s)
+Cluster(3 nodes, 4 pods, t=0.4s)
 >>> c.apply('''
 ... apiVersion: apps/v1
 ... kind: Deployment
@@ -75,10 +75,14 @@ class Cluster:
         Record every API request and watch delivery (``True``), only the last N (an int), or none (``False``).
     events : bool
         Whether components record ``Event`` objects (switch off for very large runs).
+    pod_cidr : str
+        The cluster's pod network; each node gets a ``/24`` of it, so the default ``/16``
+        holds 256 nodes (larger clusters need a larger range, as real ones do).
     """
 
     def __init__(self, workers: int = 3, seed: int = 0, *, trace: bool | int = True, events: bool = True,
-                 node_cpu: str = DEFAULT_NODE_CPU, node_memory: str = DEFAULT_NODE_MEMORY, boot: bool = True):
+                 node_cpu: str = DEFAULT_NODE_CPU, node_memory: str = DEFAULT_NODE_MEMORY,
+                 pod_cidr: str = "10.244.0.0/16", boot: bool = True):
         global _current
         self.seed = seed
         self.loop = EventLoop()
@@ -97,6 +101,8 @@ class Cluster:
         self._bootstrap()
         self.controller_manager = ControllerManager(self.api, self.loop, self.rng, DEFAULT_CONTROLLERS,
                                                     events=events)
+        # kube-controller-manager --cluster-cidr: each node gets a /24 of it (256 nodes for a /16)
+        self.controller_manager.cluster_cidr = pod_cidr
         self.scheduler = Scheduler(self.api, self.loop, self.rng, events=events)
         self._add_kubelet("control-plane", control_plane=True)
         self.controller_manager.start()

@@ -21,7 +21,6 @@ Example
 from __future__ import annotations
 
 import ipaddress
-import zlib
 
 from k8slab.api import errors
 from k8slab.apiserver.events import EventRecorder
@@ -94,7 +93,6 @@ class NodeIpamController(Controller):
         self.recorder = EventRecorder(self.client, "cidrAllocator", enabled=manager.events_enabled)
         # Event names are <object>.<nanoseconds + recorder sequence>: two recorders writing about one
         # object at the same instant would pick the same name; start this one's sequence elsewhere.
-        self.recorder._seq = zlib.crc32(b"cidrAllocator") % 1000 * 1_000_000
         self.assigned: dict[str, str] = {}  # node -> CIDR we patched in (before our informer shows it)
 
     def setup(self) -> None:

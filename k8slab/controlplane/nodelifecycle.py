@@ -28,7 +28,6 @@ Simplified: evictions are not rate limited per zone beyond the tainting rate.
 
 from __future__ import annotations
 
-import zlib
 
 from k8slab.api import errors
 from k8slab.api.objects import clone, condition
@@ -96,7 +95,6 @@ class NodeLifecycleController(Controller):
         self.recorder = EventRecorder(self.client, "node-controller", enabled=manager.events_enabled)
         # Event names are <object>.<nanoseconds + recorder sequence>: two recorders writing about one
         # object at the same instant would pick the same name; start this one's sequence elsewhere.
-        self.recorder._seq = zlib.crc32(b"node-controller") % 1000 * 1_000_000
         self.taint_eviction = TaintEvictionController(self)
         self.health: dict[str, _Health] = {}
         self.known: dict[str, dict] = {}

@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zlib
 
 from k8slab.api import errors
 from k8slab.api.objects import clone
@@ -146,7 +145,6 @@ class Kubelet:
         self.recorder = EventRecorder(self.client, "kubelet", host=name, enabled=events)
         # Event names are <object>.<nanoseconds + recorder sequence>: two recorders writing about one
         # object at the same instant would pick the same name; start this one's sequence elsewhere.
-        self.recorder._seq = zlib.crc32(f"kubelet/{name}".encode()) % 1000 * 1_000_000
         self._rng = rng.stream(f"kubelet/{name}")
         self.identity = nodestatus.machine_identity(self._rng)
         self.runtime = ContainerRuntime(loop, rng.stream(f"runtime/{name}"), name, runtime, node_ip=internal_ip)

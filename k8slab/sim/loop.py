@@ -18,7 +18,7 @@ Example
 >>> _ = loop.call_later(1.0, lambda: seen.append("a"), who="demo", what="first")
 >>> loop.step()
 Event(t=1.000s demo: first)
->>> loop.run_until_settled(); seen
+>>> _ = loop.run_until_settled(); seen
 ['a', 'b']
 """
 
