@@ -28,7 +28,6 @@ Simplified: evictions are not rate limited per zone beyond the tainting rate.
 
 from __future__ import annotations
 
-
 from k8slab.api import errors
 from k8slab.api.objects import clone, condition
 from k8slab.apiserver.events import EventRecorder
