@@ -226,6 +226,65 @@ def test_validate_label_selector_causes():
     assert validate_label_selector({"matchLabels": {"app": "web"}}, "spec.selector") == []
 
 
+@pytest.mark.parametrize(
+    ("selector", "field", "given", "expected"),
+    [
+        ({"matchLabels": 1}, "matchLabels", "integer", "object"),
+        ({"matchLabels": "0"}, "matchLabels", "string", "object"),
+        ({"matchLabels": ["app"]}, "matchLabels", "array", "object"),
+        ({"matchLabels": {"app": {"a": "b"}}}, "matchLabels.app", "object", "string"),
+        ({"matchExpressions": {"key": "a"}}, "matchExpressions", "object", "array"),
+        ({"matchExpressions": [1]}, "matchExpressions[0]", "integer", "object"),
+        (
+            {"matchExpressions": [{"key": "a", "operator": {"In": 1}, "values": ["b"]}]},
+            "matchExpressions[0].operator",
+            "object",
+            "string",
+        ),
+        (
+            {"matchExpressions": [{"key": ["a"], "operator": "Exists"}]},
+            "matchExpressions[0].key",
+            "array",
+            "string",
+        ),
+        (
+            {"matchExpressions": [{"key": "a", "operator": "In", "values": "b"}]},
+            "matchExpressions[0].values",
+            "string",
+            "array",
+        ),
+        (
+            {"matchExpressions": [{"key": "a", "operator": "In", "values": [["b"]]}]},
+            "matchExpressions[0].values[0]",
+            "array",
+            "string",
+        ),
+    ],
+)
+def test_from_dict_rejects_fields_of_the_wrong_type_with_a_value_error(
+    selector, field, given, expected
+):
+    # Regression: these raised TypeError/IndexError (or iterated a string's letters).
+    with pytest.raises(ValueError) as info:
+        LabelSelector.from_dict(selector)
+    assert str(info.value) == (
+        f'{field}: Invalid value: "{given}": {field} in body must be of type {expected}: "{given}"'
+    )
+    [cause] = validate_label_selector(selector, "spec.selector")
+    assert cause["reason"] == "FieldValueTypeInvalid"
+    assert cause["field"] == f"spec.selector.{field}"
+
+
+def test_scalars_where_label_values_belong_are_still_read_as_text():
+    sel = LabelSelector.from_dict(
+        {
+            "matchLabels": {"on": True},
+            "matchExpressions": [{"key": "n", "operator": "In", "values": [1]}],
+        }
+    )
+    assert str(sel) == "n in (1),on=true"
+
+
 def test_docstring_examples_run():
     import doctest
 

@@ -426,6 +426,138 @@ def test_semantic_causes_never_raise_on_junk(kind, spec, metadata):
     semantic_causes(obj, obj)
 
 
+def _deployment_with_selector(selector) -> dict:
+    [m] = load_manifests(DEPLOYMENT)
+    obj = copy.deepcopy(m.obj)
+    obj["spec"]["selector"] = selector
+    return obj
+
+
+@pytest.mark.parametrize(
+    ("selector", "field", "given", "expected"),
+    [
+        ({"matchLabels": 1}, "spec.selector.matchLabels", "integer", "object"),  # the saved example
+        ({"matchLabels": "0"}, "spec.selector.matchLabels", "string", "object"),
+        ({"matchLabels": ["app"]}, "spec.selector.matchLabels", "array", "object"),
+        (
+            {"matchExpressions": [{"key": "app", "operator": ["In"], "values": ["web"]}]},
+            "spec.selector.matchExpressions[0].operator",
+            "array",
+            "string",
+        ),
+        (1, "spec.selector", "integer", "object"),
+    ],
+)
+def test_a_workload_selector_of_the_wrong_type_is_one_type_cause(selector, field, given, expected):
+    # Regression: LabelSelector.from_dict raised TypeError/IndexError out of semantic_causes.
+    causes = semantic_causes(_deployment_with_selector(selector))
+    assert causes == [
+        {
+            "reason": "FieldValueTypeInvalid",
+            "message": f'Invalid value: "{given}": {field} in body must be of type {expected}: "{given}"',
+            "field": field,
+        }
+    ]
+
+
+def test_a_missing_workload_selector_is_required_and_matches_no_template():
+    causes = semantic_causes(_deployment_with_selector(None))
+    assert [(c["field"], c["reason"]) for c in causes] == [
+        ("spec.selector", "FieldValueRequired"),
+        ("spec.template.metadata.labels", "FieldValueInvalid"),
+    ]
+
+
+def test_volume_names_and_mount_paths_of_the_wrong_type_are_type_causes():
+    # Regression: a map or list as a volume name or mount path went into a set (TypeError).
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "volumes": [{"name": {"a": 1}}, {"name": "data"}, 3],
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "i",
+                    "volumeMounts": [
+                        {"name": ["data"], "mountPath": "/d"},
+                        {"name": "data", "mountPath": {"p": 1}},
+                        {"name": "data", "mountPath": "/d"},
+                        "x",
+                    ],
+                }
+            ],
+        },
+    }
+    got = [(c["field"], c["reason"]) for c in semantic_causes(pod)]
+    assert got == [
+        ("spec.volumes[0].name", "FieldValueTypeInvalid"),
+        ("spec.volumes[2]", "FieldValueTypeInvalid"),
+        ("spec.containers[0].volumeMounts[0].name", "FieldValueTypeInvalid"),
+        ("spec.containers[0].volumeMounts[1].mountPath", "FieldValueTypeInvalid"),
+        ("spec.containers[0].volumeMounts[2].mountPath", "FieldValueInvalid"),  # "/d" again
+        ("spec.containers[0].volumeMounts[3]", "FieldValueTypeInvalid"),
+    ]
+
+
+def test_service_port_fields_of_the_wrong_type_are_type_causes():
+    # Regression: a list as a port name, or a map as a protocol (in the port key), went into a set.
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s"},
+        "spec": {
+            "type": "NodePort",
+            "ports": [
+                {"name": ["a"], "port": 80, "protocol": {"x": 1}},
+                {"name": "b", "port": "80", "targetPort": {"p": 1}, "nodePort": "30001"},
+            ],
+        },
+    }
+    causes = semantic_causes(svc)
+    assert [(c["field"], c["reason"]) for c in causes] == [
+        ("spec.ports[0].name", "FieldValueTypeInvalid"),
+        ("spec.ports[0].protocol", "FieldValueTypeInvalid"),
+        ("spec.ports[1].port", "FieldValueTypeInvalid"),
+        ("spec.ports[1].targetPort", "FieldValueTypeInvalid"),
+        ("spec.ports[1].nodePort", "FieldValueTypeInvalid"),
+    ]
+    assert causes[3]["message"] == (
+        'Invalid value: "object": spec.ports[1].targetPort in body must be of type integer,string: "object"'
+    )
+
+
+@pytest.mark.parametrize("junk", [True, 5, "ab", {"key": "k"}])
+def test_pod_update_with_tolerations_or_gates_of_the_wrong_type(junk):
+    # Regression: pod_update iterated them (and tested membership in them) as lists.
+    old = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "containers": [{"name": "c", "image": "i"}],
+            "tolerations": [{"key": "k", "operator": "Exists"}],
+            "schedulingGates": [{"name": "g"}],
+        },
+    }
+    new = copy.deepcopy(old)
+    new["spec"]["tolerations"] = junk
+    new["spec"]["schedulingGates"] = junk
+    causes = semantic_causes(new, old)
+    assert [(c["field"], c["reason"]) for c in causes] == [
+        ("spec.tolerations", "FieldValueTypeInvalid"),
+        (
+            "spec",
+            "FieldValueForbidden",
+        ),  # neither an addition of tolerations nor a removal of gates
+    ]
+    assert "spec.tolerations: " in causes[1]["message"]
+    assert "spec.schedulingGates: " in causes[1]["message"]
+    assert [c["reason"] for c in semantic_causes(old, new)] == ["FieldValueForbidden"]
+    assert semantic_causes(new, new) == causes[:1]  # unchanged: only the type
+
+
 def test_validating_many_objects_is_fast():
     import time
 

@@ -41,6 +41,7 @@ from k8slab.api.field_errors import (
     required,
     str_field,
     type_invalid,
+    typed_field,
 )
 from k8slab.api.names import (
     dns1123_label_errors,
@@ -117,11 +118,18 @@ def _workload(obj: Mapping, kind: str, causes: list) -> None:
         check_nonnegative(spec, "replicas", "spec.replicas", causes)
     selector = dict_field(spec, "selector", "spec.selector", causes)
     compiled = None
+    # A selector of the wrong type is reported (once) as such: the API server
+    # could not even decode it, so the rules that read it are skipped.
+    undecodable = spec.get("selector") is not None and selector is None
     if selector is None:
-        causes.append(required("spec.selector"))
+        if not undecodable:
+            causes.append(required("spec.selector"))
     else:
-        causes.extend(validate_label_selector(selector, "spec.selector"))
-        if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+        selector_causes = validate_label_selector(selector, "spec.selector")
+        causes.extend(selector_causes)
+        undecodable = any(c["reason"] == "FieldValueTypeInvalid" for c in selector_causes)
+        empty = not selector.get("matchLabels") and not selector.get("matchExpressions")
+        if empty and not undecodable:
             causes.append(
                 invalid(
                     "spec.selector",
@@ -129,12 +137,13 @@ def _workload(obj: Mapping, kind: str, causes: list) -> None:
                     f"empty selector is invalid for {_WORKLOAD_WORD[kind]}",
                 )
             )
-    try:
-        compiled = LabelSelector.from_dict(selector)
-    except ValueError:
-        causes.append(
-            invalid("spec.selector", go_label_selector(selector), "invalid label selector")
-        )
+    if not undecodable:
+        try:  # a missing selector selects nothing, so no template matches it
+            compiled = LabelSelector.from_dict(selector)
+        except ValueError:
+            causes.append(
+                invalid("spec.selector", go_label_selector(selector), "invalid label selector")
+            )
     template = dict_field(spec, "template", "spec.template", causes) or {}
     if compiled is not None and not compiled.empty:
         labels = (
@@ -154,17 +163,12 @@ def _workload(obj: Mapping, kind: str, causes: list) -> None:
                 )
             )
     pod_template(template, "spec.template", causes)
-    restart = (
-        (template.get("spec") or {}).get("restartPolicy")
-        if isinstance(template.get("spec"), Mapping)
-        else None
-    )
-    restart = restart or "Always"
-    if restart != "Always" and restart in RESTART_POLICIES:
+    restart = _restart_policy(template)
+    if restart and restart != "Always" and restart in RESTART_POLICIES:
         causes.append(not_supported("spec.template.spec.restartPolicy", restart, ["Always"]))
     if kind == "Deployment":
         strategy = dict_field(spec, "strategy", "spec.strategy", causes) or {}
-        stype = strategy.get("type") or "RollingUpdate"
+        stype = str_field(strategy, "type", "spec.strategy.type", causes) or "RollingUpdate"
         if stype not in ("Recreate", "RollingUpdate"):
             causes.append(not_supported("spec.strategy.type", stype, ["Recreate", "RollingUpdate"]))
         elif stype == "Recreate" and strategy.get("rollingUpdate") is not None:
@@ -178,6 +182,18 @@ def _workload(obj: Mapping, kind: str, causes: list) -> None:
     check_nonnegative(spec, "minReadySeconds", "spec.minReadySeconds", causes)
 
 
+def _restart_policy(template: Mapping) -> str | None:
+    """A pod template's ``restartPolicy``: ``""`` when unset, ``None`` when not a string.
+
+    (:func:`~k8slab.api.rules_pod.pod_spec` reports one of the wrong type.)
+    """
+    spec = template.get("spec")
+    restart = spec.get("restartPolicy") if isinstance(spec, Mapping) else None
+    if restart is None:
+        return ""
+    return restart if isinstance(restart, str) else None
+
+
 def _job_spec(spec: Any, path: str, causes: list) -> None:
     spec = spec if isinstance(spec, Mapping) else {}
     for key in (
@@ -189,13 +205,11 @@ def _job_spec(spec: Any, path: str, causes: list) -> None:
     ):
         check_nonnegative(spec, key, f"{path}.{key}", causes)
     template = pod_template(spec.get("template"), f"{path}.template", causes)
-    restart = (
-        (template.get("spec") or {}).get("restartPolicy")
-        if isinstance(template.get("spec"), Mapping)
-        else None
-    )
+    restart = _restart_policy(template)
     where = f"{path}.template.spec.restartPolicy"
-    if not restart or restart == "Always":
+    if restart is None:
+        pass  # not a string: reported by pod_template
+    elif not restart or restart == "Always":
         # A Job's pods must end: the pod default (Always) is not allowed.
         causes.append(required(where, 'valid values: "OnFailure", "Never"'))
     elif restart not in ("OnFailure", "Never"):
@@ -206,10 +220,12 @@ def _service(obj: Mapping, causes: list) -> None:
     spec = dict_field(obj, "spec", "spec", causes) or {}
     stype = str_field(spec, "type", "spec.type", causes) or "ClusterIP"
     headless = spec.get("clusterIP") == "None"
-    ports = list_field(spec, "ports", "spec.ports", causes) or []
-    if not ports and not headless and stype != "ExternalName":
+    ports = list_field(spec, "ports", "spec.ports", causes)
+    if not ports and spec.get("ports") in (None, []) and not headless and stype != "ExternalName":
         causes.append(required("spec.ports"))
-    if stype == "ExternalName" and not spec.get("externalName"):
+    ports = ports or []
+    external = str_field(spec, "externalName", "spec.externalName", causes)
+    if stype == "ExternalName" and not external and spec.get("externalName") in (None, ""):
         causes.append(required("spec.externalName"))
     names: set = set()
     seen: set = set()
@@ -218,42 +234,40 @@ def _service(obj: Mapping, causes: list) -> None:
         if not isinstance(port, Mapping):
             causes.append(type_invalid(path, port, "object"))
             continue
-        pname = port.get("name")
-        if len(ports) > 1 and not pname:
-            causes.append(required(f"{path}.name"))
-        elif pname:
-            for msg in dns1123_label_errors(str(pname)):
-                causes.append(invalid(f"{path}.name", str(pname), msg))
+        # Fields of the wrong type are reported by the typed readers, once.
+        pname = str_field(port, "name", f"{path}.name", causes)
+        if pname:
+            for msg in dns1123_label_errors(pname):
+                causes.append(invalid(f"{path}.name", pname, msg))
             if pname in names:
                 causes.append(duplicate(f"{path}.name", pname))
             names.add(pname)
+        elif len(ports) > 1 and port.get("name") in (None, ""):
+            causes.append(required(f"{path}.name"))
         number = int_field(port, "port", f"{path}.port", causes)
-        if number is None or not 1 <= number <= 65535:
-            causes.append(invalid(f"{path}.port", number if number is not None else 0, PORT_RANGE))
-        protocol = port.get("protocol") or "TCP"
+        if number is None:
+            if port.get("port") is None:  # unset reads as 0
+                causes.append(invalid(f"{path}.port", 0, PORT_RANGE))
+        elif not 1 <= number <= 65535:
+            causes.append(invalid(f"{path}.port", number, PORT_RANGE))
+        protocol = str_field(port, "protocol", f"{path}.protocol", causes) or "TCP"
         if protocol not in PROTOCOLS:
             causes.append(not_supported(f"{path}.protocol", protocol, PROTOCOLS))
-        target = port.get("targetPort")
-        if (
-            isinstance(target, int)
-            and not isinstance(target, bool)
-            and target != 0
-            and not 1 <= target <= 65535
-        ):
+        target = typed_field(
+            port, "targetPort", f"{path}.targetPort", (int, str), causes, "integer,string"
+        )
+        if isinstance(target, int) and target != 0 and not 1 <= target <= 65535:
             causes.append(invalid(f"{path}.targetPort", target, PORT_RANGE))
         elif isinstance(target, str) and target:
             for msg in port_name_errors(target):
                 causes.append(invalid(f"{path}.targetPort", target, msg))
-        node_port = port.get("nodePort")
+        node_port = int_field(port, "nodePort", f"{path}.nodePort", causes)
         if node_port:
             if stype == "ClusterIP":
                 causes.append(
                     forbidden(f"{path}.nodePort", "may not be used when `type` is 'ClusterIP'")
                 )
-            elif (
-                isinstance(node_port, int)
-                and not _NODE_PORT_RANGE[0] <= node_port <= _NODE_PORT_RANGE[1]
-            ):
+            elif not _NODE_PORT_RANGE[0] <= node_port <= _NODE_PORT_RANGE[1]:
                 low, high = _NODE_PORT_RANGE
                 causes.append(
                     invalid(
@@ -269,7 +283,7 @@ def _service(obj: Mapping, causes: list) -> None:
                     path,
                     GoLiteral(
                         f'core.ServicePort{{Name:"", Protocol:"{protocol}", AppProtocol:(*string)(nil), '
-                        f'Port:{number}, TargetPort:intstr.IntOrString{{Type:0, IntVal:0, StrVal:""}}, NodePort:0}}'
+                        f'Port:{number or 0}, TargetPort:intstr.IntOrString{{Type:0, IntVal:0, StrVal:""}}, NodePort:0}}'
                     ),
                 )
             )
@@ -277,7 +291,7 @@ def _service(obj: Mapping, causes: list) -> None:
     causes.extend(
         validate_labels(dict_field(spec, "selector", "spec.selector", causes), "spec.selector")
     )
-    affinity = spec.get("sessionAffinity") or "None"
+    affinity = str_field(spec, "sessionAffinity", "spec.sessionAffinity", causes) or "None"
     if affinity not in ("ClientIP", "None"):
         causes.append(not_supported("spec.sessionAffinity", affinity, ["ClientIP", "None"]))
     if stype not in _SERVICE_TYPES:

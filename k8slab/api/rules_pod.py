@@ -67,6 +67,12 @@ _STANDARD_CONTAINER_RESOURCES = {"cpu", "memory", "ephemeral-storage"}
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 
 
+def _unset(obj: Mapping, key: str) -> bool:
+    """Whether ``obj[key]`` is missing, null or ``""``: "Required", rather than of the wrong type."""
+    value = obj.get(key)
+    return value is None or value == ""
+
+
 def _resources(resources: Any, path: str, causes: list) -> None:
     values: dict[str, dict] = {}
     for part in ("limits", "requests"):
@@ -110,7 +116,8 @@ def _container(ctr: Any, path: str, names: set, volumes: set, causes: list) -> N
         return
     name = str_field(ctr, "name", f"{path}.name", causes)
     if not name:
-        causes.append(required(f"{path}.name"))
+        if _unset(ctr, "name"):
+            causes.append(required(f"{path}.name"))
     else:
         errs = dns1123_label_errors(name)
         for msg in errs:
@@ -120,7 +127,8 @@ def _container(ctr: Any, path: str, names: set, volumes: set, causes: list) -> N
         names.add(name)
     image = str_field(ctr, "image", f"{path}.image", causes)
     if not image:
-        causes.append(required(f"{path}.image"))
+        if _unset(ctr, "image"):
+            causes.append(required(f"{path}.image"))
     elif image != image.strip():
         causes.append(
             invalid(f"{path}.image", image, "must not have leading or trailing whitespace")
@@ -171,18 +179,22 @@ def _container(ctr: Any, path: str, names: set, volumes: set, causes: list) -> N
     ):
         mpath = f"{path}.volumeMounts[{i}]"
         if not isinstance(mount, Mapping):
+            causes.append(type_invalid(mpath, mount, "object"))
             continue
-        mname = mount.get("name")
-        if not mname:
+        # Typed readers first: a name or path of the wrong type is reported once.
+        mname = str_field(mount, "name", f"{mpath}.name", causes)
+        if mname:
+            if mname not in volumes:
+                causes.append(not_found(f"{mpath}.name", mname))
+        elif _unset(mount, "name"):
             causes.append(required(f"{mpath}.name"))
-        elif mname not in volumes:
-            causes.append(not_found(f"{mpath}.name", mname))
-        mount_path = mount.get("mountPath")
-        if not mount_path:
+        mount_path = str_field(mount, "mountPath", f"{mpath}.mountPath", causes)
+        if mount_path:
+            if mount_path in mount_paths:
+                causes.append(invalid(f"{mpath}.mountPath", mount_path, "must be unique"))
+            mount_paths.add(mount_path)
+        elif _unset(mount, "mountPath"):
             causes.append(required(f"{mpath}.mountPath"))
-        elif mount_path in mount_paths:
-            causes.append(invalid(f"{mpath}.mountPath", mount_path, "must be unique"))
-        mount_paths.add(mount_path)
     pull = str_field(ctr, "imagePullPolicy", f"{path}.imagePullPolicy", causes)
     if pull is not None and pull not in _PULL_POLICIES:
         causes.append(not_supported(f"{path}.imagePullPolicy", pull, _PULL_POLICIES))
@@ -205,17 +217,22 @@ def pod_spec(spec: Any, path: str, causes: list) -> None:
     [('spec.template.spec.containers[0].image', 'Required value')]
     """
     spec = spec if isinstance(spec, Mapping) else {}
-    volumes: set = set()
+    volumes: set[str] = set()
     for i, vol in enumerate(list_field(spec, "volumes", f"{path}.volumes", causes) or []):
-        vname = vol.get("name") if isinstance(vol, Mapping) else None
-        if not vname:
-            causes.append(required(f"{path}.volumes[{i}].name"))
+        vpath = f"{path}.volumes[{i}]"
+        if not isinstance(vol, Mapping):
+            causes.append(type_invalid(vpath, vol, "object"))
             continue
-        errs = dns1123_label_errors(str(vname))
+        vname = str_field(vol, "name", f"{vpath}.name", causes)
+        if not vname:
+            if _unset(vol, "name"):
+                causes.append(required(f"{vpath}.name"))
+            continue
+        errs = dns1123_label_errors(vname)
         for msg in errs:
-            causes.append(invalid(f"{path}.volumes[{i}].name", str(vname), msg))
+            causes.append(invalid(f"{vpath}.name", vname, msg))
         if not errs and vname in volumes:
-            causes.append(duplicate(f"{path}.volumes[{i}].name", vname))
+            causes.append(duplicate(f"{vpath}.name", vname))
         volumes.add(vname)
     names: set = set()
     containers = list_field(spec, "containers", f"{path}.containers", causes)
@@ -261,28 +278,29 @@ def pod_spec(spec: Any, path: str, causes: list) -> None:
             )
         )
     for i, tol in enumerate(list_field(spec, "tolerations", f"{path}.tolerations", causes) or []):
+        tpath = f"{path}.tolerations[{i}]"
         if not isinstance(tol, Mapping):
+            causes.append(type_invalid(tpath, tol, "object"))
             continue
-        operator = tol.get("operator") or "Equal"
-        if operator not in ("Equal", "Exists"):
-            causes.append(
-                not_supported(f"{path}.tolerations[{i}].operator", operator, ["Equal", "Exists"])
-            )
-        elif operator == "Exists" and tol.get("value"):
+        str_field(tol, "key", f"{tpath}.key", causes)
+        int_field(tol, "tolerationSeconds", f"{tpath}.tolerationSeconds", causes)
+        value = str_field(tol, "value", f"{tpath}.value", causes)
+        operator = str_field(tol, "operator", f"{tpath}.operator", causes)
+        if operator is None and not _unset(tol, "operator"):
+            pass  # of the wrong type: reported
+        elif (operator or "Equal") not in ("Equal", "Exists"):
+            causes.append(not_supported(f"{tpath}.operator", operator, ["Equal", "Exists"]))
+        elif operator == "Exists" and value:
             causes.append(
                 invalid(
-                    f"{path}.tolerations[{i}].operator",
-                    tol.get("value"),
-                    "value must be empty when `operator` is 'Exists'",
+                    f"{tpath}.operator", value, "value must be empty when `operator` is 'Exists'"
                 )
             )
-        effect = tol.get("effect")
+        effect = str_field(tol, "effect", f"{tpath}.effect", causes)
         if effect and effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
             causes.append(
                 not_supported(
-                    f"{path}.tolerations[{i}].effect",
-                    effect,
-                    ["NoExecute", "NoSchedule", "PreferNoSchedule"],
+                    f"{tpath}.effect", effect, ["NoExecute", "NoSchedule", "PreferNoSchedule"]
                 )
             )
 
@@ -326,6 +344,14 @@ def _changed_paths(old: Any, new: Any, path: str, out: list) -> None:
         out.append(f"{path}: {json.dumps(old)} -> {json.dumps(new)}")
 
 
+def _list_or_none(spec: Mapping, key: str) -> list | None:
+    """``spec[key]`` if a list, ``[]`` if unset (or empty), ``None`` if of another type."""
+    value = spec.get(key)
+    if not value:
+        return [] if value is None or isinstance(value, list) else None
+    return value if isinstance(value, list) else None
+
+
 def pod_update(new: Mapping, old: Mapping, causes: list) -> None:
     """Forbid an update of a pod that changes more than its images and a few other fields.
 
@@ -353,8 +379,13 @@ def pod_update(new: Mapping, old: Mapping, causes: list) -> None:
                 for o, n in zip(a, b, strict=True)
             ]
     new_spec["activeDeadlineSeconds"] = old_spec.get("activeDeadlineSeconds")
-    old_tol, new_tol = old_spec.get("tolerations") or [], new_spec.get("tolerations") or []
-    if all(t in new_tol for t in old_tol):
+    # Tolerations may only be added, gates only removed; compared only when both are
+    # lists (anything else differs, or not, like any other field).
+    old_tol, new_tol = (
+        _list_or_none(old_spec, "tolerations"),
+        _list_or_none(new_spec, "tolerations"),
+    )
+    if old_tol is not None and new_tol is not None and all(t in new_tol for t in old_tol):
         new_spec["tolerations"] = old_spec.get("tolerations")
     grace_old, grace_new = (
         old_spec.get("terminationGracePeriodSeconds"),
@@ -362,11 +393,9 @@ def pod_update(new: Mapping, old: Mapping, causes: list) -> None:
     )
     if isinstance(grace_old, int) and grace_old < 0 and grace_new == 1:
         new_spec["terminationGracePeriodSeconds"] = grace_old
-    gates_old, gates_new = (
-        old_spec.get("schedulingGates") or [],
-        new_spec.get("schedulingGates") or [],
-    )
-    if all(g in gates_old for g in gates_new):  # gates may only be removed
+    gates_old = _list_or_none(old_spec, "schedulingGates")
+    gates_new = _list_or_none(new_spec, "schedulingGates")
+    if gates_old is not None and gates_new is not None and all(g in gates_old for g in gates_new):
         new_spec["schedulingGates"] = old_spec.get("schedulingGates")
     new_spec = {k: v for k, v in new_spec.items() if v is not None}
     old_spec = {k: v for k, v in old_spec.items() if v is not None}

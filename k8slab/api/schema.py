@@ -93,10 +93,28 @@ def _schema_file_name(api_version: str, kind: str) -> str | None:
     return f"{kind.lower()}-{version_part}.json"
 
 
+def _import_jsonschema():
+    # jsonschema loads its optional format checkers on import; when the Jupyter stack has put
+    # rfc3987_syntax beside it, that one compiles grammars for ~2 s. Kubernetes' schemas use no
+    # IRI formats, so keep it out of this import (and only this one).
+    import sys
+
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        import jsonschema
+
+        return jsonschema
+    sys.modules["rfc3987_syntax"] = None  # makes its import fail, which jsonschema tolerates
+    try:
+        import jsonschema
+    finally:
+        del sys.modules["rfc3987_syntax"]
+    return jsonschema
+
+
 @functools.cache
 def _validator(api_version: str, kind: str):
     """A jsonschema validator for one kind, built once and kept (None without a schema)."""
-    import jsonschema
+    jsonschema = _import_jsonschema()
 
     name = _schema_file_name(api_version, kind)
     if name is None:

@@ -36,7 +36,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from k8slab.api.field_errors import forbidden, go_value, invalid, required
+from k8slab.api.field_errors import (
+    forbidden,
+    go_value,
+    invalid,
+    required,
+    type_invalid,
+    typed_field,
+)
 from k8slab.api.names import label_value_errors, qualified_name_errors, validate_labels
 
 __all__ = [
@@ -200,7 +207,10 @@ class LabelSelector:
 
         ``None`` gives a selector that matches nothing; ``{}`` one that matches
         everything. Raises ``ValueError`` for an unknown operator or an invalid
-        key or value, with the API machinery's message.
+        key or value, with the API machinery's message, and for a field of the
+        wrong type (``matchLabels: 1``, ``values: "a"``) with the field and its
+        type: ``matchLabels: Invalid value: "integer": matchLabels in body must
+        be of type object: "integer"``.
 
         Example
         -------
@@ -213,24 +223,22 @@ class LabelSelector:
             return cls(nothing=True)
         if not isinstance(selector, Mapping):
             raise ValueError(f"invalid label selector: {selector!r}")
+        # Decoding comes first: a field of the wrong type fails before any check.
+        problems: list[dict] = []
+        match_labels, expressions = _read_selector(selector, "", problems)
+        if problems:
+            raise ValueError(f"{problems[0]['field']}: {problems[0]['message']}")
         reqs = []
-        match_labels = selector.get("matchLabels") or {}
         for key in sorted(
             match_labels, key=str
         ):  # first error deterministic (Go's map order is not)
-            value = match_labels[key]
-            reqs.append(Requirement.new(str(key), EQUALS, [_label_text(value)]))
-        for expr in selector.get("matchExpressions") or []:
-            expr = expr if isinstance(expr, Mapping) else {}
-            operator = expr.get("operator")
-            if operator not in _FROM_YAML_OPERATOR:
+            reqs.append(Requirement.new(str(key), EQUALS, [_label_text(match_labels[key])]))
+        for expr in expressions:
+            if expr.operator not in _FROM_YAML_OPERATOR:
                 raise ValueError(
-                    f"{go_value(str(operator or ''))} is not a valid label selector operator"
+                    f"{go_value(expr.operator or '')} is not a valid label selector operator"
                 )
-            values = [_label_text(v) for v in expr.get("values") or []]
-            reqs.append(
-                Requirement.new(str(expr.get("key", "")), _FROM_YAML_OPERATOR[operator], values)
-            )
+            reqs.append(Requirement.new(expr.key, _FROM_YAML_OPERATOR[expr.operator], expr.values))
         return cls(reqs)
 
     @property
@@ -278,6 +286,68 @@ def _label_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class _Expression:
+    """One ``matchExpressions`` entry whose fields all have their Go types."""
+
+    path: str  # where it sits, for causes: "spec.selector.matchExpressions[0]"
+    key: str
+    operator: str | None
+    values: list[str]
+
+
+def _read_selector(
+    selector: Mapping, field_path: str, causes: list
+) -> tuple[Mapping, list[_Expression]]:
+    """``matchLabels`` and ``matchExpressions`` read as the Go types they decode into.
+
+    Each field of the wrong type (``matchLabels: 1``, ``values: "a"``, a map as
+    a label value...) adds a ``FieldValueTypeInvalid`` cause, worded like
+    :func:`~k8slab.api.field_errors.type_invalid`, and is left out: a bad
+    ``matchLabels`` reads as ``{}``, a bad label entry or expression is dropped.
+    Scalars where a string belongs (``1``, ``true``) are kept, as YAML gives them.
+
+    Example
+    -------
+    >>> causes = []
+    >>> _read_selector({"matchLabels": 1}, "spec.selector", causes)
+    ({}, [])
+    >>> causes[0]["field"], causes[0]["message"]
+    ('spec.selector.matchLabels', 'Invalid value: "integer": spec.selector.matchLabels in body must be of type object: "integer"')
+    """
+    where = f"{field_path}." if field_path else ""
+    raw_labels = typed_field(
+        selector, "matchLabels", f"{where}matchLabels", Mapping, causes, "object"
+    )
+    labels: dict = {}
+    for key, value in (raw_labels or {}).items():
+        if isinstance(value, (Mapping, list, tuple)):
+            causes.append(type_invalid(f"{where}matchLabels.{key}", value, "string"))
+        else:
+            labels[key] = value
+    raw_expressions = typed_field(
+        selector, "matchExpressions", f"{where}matchExpressions", (list, tuple), causes, "array"
+    )
+    expressions = []
+    for i, expr in enumerate(raw_expressions or []):
+        path = f"{where}matchExpressions[{i}]"
+        if not isinstance(expr, Mapping):
+            causes.append(type_invalid(path, expr, "object"))
+            continue
+        before = len(causes)
+        key = typed_field(expr, "key", f"{path}.key", str, causes, "string")
+        operator = typed_field(expr, "operator", f"{path}.operator", str, causes, "string")
+        values = typed_field(expr, "values", f"{path}.values", (list, tuple), causes, "array")
+        for j, value in enumerate(values or []):
+            if isinstance(value, (Mapping, list, tuple)):
+                causes.append(type_invalid(f"{path}.values[{j}]", value, "string"))
+        if len(causes) == before:
+            expressions.append(
+                _Expression(path, key or "", operator, [_label_text(v) for v in values or []])
+            )
+    return labels, expressions
 
 
 def selector_from_set(labels: Mapping[str, str] | None) -> LabelSelector:
@@ -645,7 +715,8 @@ def validate_label_selector(selector: Any, field_path: str) -> list[dict]:
 
     Checks what ``ValidateLabelSelector`` checks: label keys and values, known
     operators, values present for ``In``/``NotIn`` and absent for
-    ``Exists``/``DoesNotExist``.
+    ``Exists``/``DoesNotExist``. A field of the wrong type (``matchLabels: 1``)
+    is a ``FieldValueTypeInvalid`` cause, and the rules skip it.
 
     Example
     -------
@@ -657,16 +728,10 @@ def validate_label_selector(selector: Any, field_path: str) -> list[dict]:
     causes: list[dict] = []
     if not isinstance(selector, Mapping):
         return causes
-    causes.extend(validate_labels(selector.get("matchLabels"), f"{field_path}.matchLabels"))
-    expressions = selector.get("matchExpressions")
-    if not isinstance(expressions, list):
-        return causes
-    for i, expr in enumerate(expressions):
-        path = f"{field_path}.matchExpressions[{i}]"
-        if not isinstance(expr, Mapping):
-            continue
-        operator = expr.get("operator")
-        values = expr.get("values") or []
+    labels, expressions = _read_selector(selector, field_path, causes)
+    causes.extend(validate_labels(labels, f"{field_path}.matchLabels"))
+    for expr in expressions:
+        path, operator, values = expr.path, expr.operator, expr.values
         if operator in ("In", "NotIn"):
             if not values:
                 causes.append(
@@ -684,19 +749,11 @@ def validate_label_selector(selector: Any, field_path: str) -> list[dict]:
                 )
         else:
             causes.append(
-                invalid(
-                    f"{path}.operator",
-                    operator if operator is not None else "",
-                    "not a valid selector operator",
-                )
+                invalid(f"{path}.operator", operator or "", "not a valid selector operator")
             )
-        key = expr.get("key")
-        key = key if isinstance(key, str) else ""
-        for msg in qualified_name_errors(key):
-            causes.append(invalid(f"{path}.key", key, msg))
-        if isinstance(values, list):
-            for j, value in enumerate(values):
-                text = _label_text(value)
-                for msg in label_value_errors(text):
-                    causes.append(invalid(f"{path}.values[{j}]", text, msg))
+        for msg in qualified_name_errors(expr.key):
+            causes.append(invalid(f"{path}.key", expr.key, msg))
+        for j, text in enumerate(values):
+            for msg in label_value_errors(text):
+                causes.append(invalid(f"{path}.values[{j}]", text, msg))
     return causes

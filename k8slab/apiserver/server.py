@@ -380,7 +380,10 @@ class APIServer:
         om = old["metadata"]
         if sub == "status":
             status = new.get("status")
-            new = clone(old)
+            # stored objects are never changed in place, so the new version may share the old
+            # one's unchanged parts (only metadata, which gets a new resourceVersion, is copied)
+            new = dict(old)
+            new["metadata"] = dict(old["metadata"])
             if status is not None:
                 new["status"] = status
             else:
@@ -528,11 +531,14 @@ class APIServer:
             raise errors.Conflict(
                 "pods", pod_name, f'pod {pod_name} is already assigned to node "{pod["spec"]["nodeName"]}"'
             )
-        new = clone(pod)
-        new["spec"]["nodeName"] = target
-        conds = new.setdefault("status", {}).setdefault("conditions", [])
-        conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                      "lastTransitionTime": timestamp(self.loop.now)})
+        # share the unchanged parts with the stored version (stored objects are immutable)
+        new = dict(pod)
+        new["metadata"] = dict(pod["metadata"])
+        new["spec"] = dict(pod["spec"], nodeName=target)
+        status = new["status"] = dict(pod.get("status") or {})
+        status["conditions"] = [*(status.get("conditions") or []), {
+            "type": "PodScheduled", "status": "True", "lastProbeTime": None,
+            "lastTransitionTime": timestamp(self.loop.now)}]
         self._store(kind, key, new, expect=kv.mod_revision, on_exists=lambda: errors.Conflict("pods", pod_name))
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 

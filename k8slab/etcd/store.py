@@ -81,7 +81,8 @@ class Etcd:
         self.keep_history = keep_history
         self._buckets: dict[str, dict[str, KeyValue]] = {}
         self._history: dict[str, list[tuple[int, str, KeyValue]]] = {}
-        self._watchers: list[tuple[str, Callable[[WatchEvent], None]]] = []
+        # watchers by the bucket of their prefix, so a write only looks at its own resource's watchers
+        self._watchers: dict[str, list[tuple[str, Callable[[WatchEvent], None]]]] = {}
         self.writes = 0
 
     # -- reads ----------------------------------------------------------------
@@ -174,18 +175,22 @@ class Etcd:
     def watch(self, prefix: str, callback: Callable[[WatchEvent], None]) -> Callable[[], None]:
         """Call ``callback`` with each :class:`WatchEvent` under ``prefix``; returns a cancel function."""
         entry = (prefix, callback)
-        self._watchers.append(entry)
+        group = _bucket(prefix) if prefix.count("/") >= 3 else ""
+        self._watchers.setdefault(group, []).append(entry)
 
         def cancel() -> None:
-            if entry in self._watchers:
-                self._watchers.remove(entry)
+            entries = self._watchers.get(group, [])
+            if entry in entries:
+                entries.remove(entry)
 
         return cancel
 
     def _notify(self, ev: WatchEvent) -> None:
-        for prefix, cb in self._watchers:
-            if ev.kv.key.startswith(prefix):
-                cb(ev)
+        key = ev.kv.key
+        for group in (_bucket(key), ""):
+            for prefix, cb in self._watchers.get(group, ()):
+                if key.startswith(prefix):
+                    cb(ev)
 
     # -- display ----------------------------------------------------------------
     def dump(self, key: str) -> str:

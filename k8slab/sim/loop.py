@@ -24,6 +24,7 @@ Event(t=1.000s demo: first)
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -38,7 +39,13 @@ def timestamp(t: float) -> str:
     >>> timestamp(35.7)
     '2025-01-01T00:00:35Z'
     """
-    return (EPOCH + timedelta(seconds=int(t))).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _timestamp_of_second(int(t))
+
+
+@functools.lru_cache(maxsize=4096)
+def _timestamp_of_second(s: int) -> str:
+    # many objects are stamped within the same virtual second: format each second once
+    return (EPOCH + timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def timestamp_micro(t: float) -> str:
@@ -93,7 +100,7 @@ class EventLoop:
 
     def __init__(self) -> None:
         self.now: float = 0.0
-        self._heap: list[Event] = []
+        self._heap: list[tuple[float, int, Event]] = []
         self._seq = 0
         self._foreground = 0  # live (not cancelled) foreground events in the heap
         self.horizon: float = 0.0  # run_until_settled keeps going at least until here
@@ -116,7 +123,8 @@ class EventLoop:
             time = self.now
         self._seq += 1
         ev = Event(time, self._seq, fn, args, who, what, background)
-        heapq.heappush(self._heap, ev)
+        # (time, seq) tuples compare in C; the sequence number breaks ties in scheduling order
+        heapq.heappush(self._heap, (time, self._seq, ev))
         if not background:
             self._foreground += 1
         return ev
@@ -145,9 +153,10 @@ class EventLoop:
 
     # -- running ------------------------------------------------------------
     def peek(self) -> Event | None:
-        while self._heap and self._heap[0].cancelled:
-            heapq.heappop(self._heap)
-        return self._heap[0] if self._heap else None
+        heap = self._heap
+        while heap and heap[0][2].cancelled:
+            heapq.heappop(heap)
+        return heap[0][2] if heap else None
 
     def step(self) -> Event | None:
         """Run the next event and return it (``None`` when nothing is scheduled)."""
@@ -211,8 +220,8 @@ class EventLoop:
 
     def pending(self, include_background: bool = False) -> list[Event]:
         """The scheduled events, in the order they will run."""
-        evs = sorted(e for e in self._heap if not e.cancelled)
+        evs = [e for _t, _s, e in sorted(self._heap) if not e.cancelled]
         return evs if include_background else [e for e in evs if not e.background]
 
     def __len__(self) -> int:
-        return sum(1 for e in self._heap if not e.cancelled)
+        return sum(1 for _t, _s, e in self._heap if not e.cancelled)
