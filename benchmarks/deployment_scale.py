@@ -47,9 +47,11 @@ def run_one(workers: int) -> dict:
     boot = time.perf_counter() - t0
     replicas = 30 * workers
     t1 = time.perf_counter()
+    cpu1 = time.process_time()
     c.apply(DEPLOYMENT.format(replicas=replicas))
     c.run()
     wall = time.perf_counter() - t1
+    cpu = time.process_time() - cpu1
     pods = c.get("pods")
     running = sum(1 for p in pods if p["status"].get("phase") == "Running")
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -59,6 +61,7 @@ def run_one(workers: int) -> dict:
         "running": running,
         "boot_s": boot,
         "wall_s": wall,
+        "cpu_s": cpu,
         "virtual_s": c.now,
         "events": c.loop.events_run,
         "peak_mib": peak_kib / 1024,
@@ -75,11 +78,12 @@ def main(argv: list[str]) -> int:
         out = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     base = results[0]
-    print(f"{'nodes':>6} {'pods':>7} {'running':>7} {'boot s':>7} {'wall s':>7} {'pods/s':>8} "
+    print(f"{'nodes':>6} {'pods':>7} {'running':>7} {'boot s':>7} {'wall s':>7} {'cpu s':>7} {'pods/s':>8} "
           f"{'peak MiB':>9} {'size x':>7} {'time x':>7}")
     for r in results:
         print(
             f"{r['workers']:>6} {r['pods']:>7} {r['running']:>7} {r['boot_s']:>7.2f} {r['wall_s']:>7.2f} "
+            f"{r['cpu_s']:>7.2f} "
             f"{r['pods'] / r['wall_s']:>8.0f} {r['peak_mib']:>9.0f} {r['workers'] / base['workers']:>7.1f} "
             f"{r['wall_s'] / base['wall_s']:>7.1f}"
         )

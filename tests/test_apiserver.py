@@ -256,3 +256,17 @@ def test_every_request_is_traced_with_its_status_code(api):
         c.get("deployments", "nope", "default")
     reqs = [(e.actor, e.verb, e.resource, e.name, e.code) for e in api.trace.filter(type="request")][-2:]
     assert reqs == [("kubectl", "create", "deployments", "web", 201), ("kubectl", "get", "deployments", "nope", 404)]
+
+
+def test_components_share_stored_objects_and_the_check_catches_in_place_changes(api):
+    shared = api.client("kube-scheduler", shared_results=True)
+    private = api.client("kubectl")
+    mine = private.create(pod("a"))
+    mine["metadata"]["labels"]["x"] = "changed"  # a private copy: harmless
+    assert api.etcd.changed_in_place() == []
+    stored = shared.get("pods", "a", "default")
+    assert stored is api.etcd.get("/registry/pods/default/a").value
+    stored["metadata"]["labels"]["x"] = "oops"  # what a component must never do
+    assert api.etcd.changed_in_place() == ["/registry/pods/default/a"]
+    stored["metadata"]["labels"].pop("x")  # undo, so the suite-wide check stays green
+    assert api.etcd.changed_in_place() == []

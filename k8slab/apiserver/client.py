@@ -22,21 +22,29 @@ Example
 from __future__ import annotations
 
 from k8slab.api.kinds import Kind
+from k8slab.api.objects import clone
 from k8slab.apiserver.request import Request
 
 
 class Client:
-    def __init__(self, server, actor: str, token: str):
+    def __init__(self, server, actor: str, token: str, *, shared_results: bool = False):
         self.server = server
         self.actor = actor
         self.token = token
+        # Built-in components read results without changing them (as they treat informer
+        # caches); everyone else gets a private copy, as over HTTP.
+        self.shared_results = shared_results
 
     def __repr__(self) -> str:
         return f"Client({self.actor})"
 
     def _do(self, verb, resource, namespace=None, name=None, subresource=None, body=None, **options):
         opts = {k: v for k, v in options.items() if v is not None}
-        return self.server.handle(Request(verb, resource, namespace, name, subresource, body, self.token, self.actor, opts))
+        result = self.server.handle(
+            Request(verb, resource, namespace, name, subresource, body, self.token, self.actor, opts))
+        if self.shared_results or not isinstance(result, dict):
+            return result
+        return clone(result)
 
     def _kind(self, resource: str) -> Kind | None:
         return self.server.kinds.resolve(resource)

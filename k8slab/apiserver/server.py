@@ -133,14 +133,19 @@ class APIServer:
     def add_token(self, token: str, user: UserInfo) -> None:
         self.tokens[token] = user
 
-    def client(self, actor: str, token: str | None = None, user: UserInfo | None = None):
-        """A client for component ``actor``. With ``user`` a token is minted for that identity."""
+    def client(self, actor: str, token: str | None = None, user: UserInfo | None = None, *,
+               shared_results: bool = False):
+        """A client for component ``actor``. With ``user`` a token is minted for that identity.
+
+        ``shared_results=True`` is for built-in components: they get the stored objects
+        themselves (read-only, like an informer's cache) instead of private copies.
+        """
         from k8slab.apiserver.client import Client
 
         if user is not None:
             token = f"token-{actor}"
             self.tokens[token] = user
-        return Client(self, actor, token or self.admin_token)
+        return Client(self, actor, token or self.admin_token, shared_results=shared_results)
 
     def register_kind(self, kind: Kind) -> None:
         self.kinds.register(kind)
@@ -240,7 +245,7 @@ class APIServer:
             return self._scale_of(kind, obj)
         if req.subresource in ("log", "exec"):
             return self._kubelet_call(req, obj)
-        return clone(obj)
+        return obj
 
     def _kubelet_call(self, req: Request, pod: dict):
         node = (pod.get("spec") or {}).get("nodeName")
@@ -269,7 +274,7 @@ class APIServer:
                 continue
             if fields is not None and not fields.matches(o):
                 continue
-            items.append(clone(o))
+            items.append(o)
         return {
             "apiVersion": kind.api_version,
             "kind": f"{kind.kind}List",
@@ -337,7 +342,7 @@ class APIServer:
         m = _order_metadata(obj)
         if req.options.get("dryRun"):
             m["resourceVersion"] = ""
-            return clone(obj)
+            return obj
         key = kind.etcd_key(m["name"], m.get("namespace"))
         return self._store(kind, key, obj, expect=0, on_exists=lambda: errors.AlreadyExists(kind.group_resource, m["name"]), background=req.options.get("background", False))
 
@@ -352,8 +357,9 @@ class APIServer:
             raise errors.InternalError(str(e)) from None
         finally:
             self._writing_background = False
-        # the stored dict is shared with watchers and history: callers get their own copy
-        return clone(obj)
+        # the stored dict is shared with watchers and history; the client copies it for callers
+        # that may change what they get back
+        return obj
 
     def _update(self, kind: Kind, req: Request, user: UserInfo):
         if req.subresource == "scale":
@@ -393,7 +399,7 @@ class APIServer:
             api_defaults.apply_defaults(new)
             if "status" in kind.subresources:
                 if "status" in old:
-                    new["status"] = clone(old["status"])
+                    new["status"] = old["status"]
                 else:
                     new.pop("status", None)
             for k in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
@@ -408,7 +414,7 @@ class APIServer:
         _order_metadata(new)
         # An update that changes nothing is not written (etcd3 store's no-op update).
         if new == old:
-            return clone(old)
+            return old
         if m.get("deletionTimestamp") and not m.get("finalizers") and _deletion_complete(kind, new):
             self._remove(kind, key, kv.mod_revision, background=req.options.get("background", False))
             return new
@@ -481,9 +487,9 @@ class APIServer:
             return self._delete_namespace(kind, req, obj)
         if not graceful and not finalizers:
             if m.get("deletionTimestamp") and kind.kind == "Pod" and grace != 0 and not opts.get("force"):
-                return clone(obj)
+                return obj
             self._remove(kind, key, kv.mod_revision)
-            return clone(obj)
+            return obj
         # graceful or finalized: mark the object as being deleted and let its owners finish
         if finalizers:
             nm["finalizers"] = finalizers
@@ -497,7 +503,7 @@ class APIServer:
                 self._remove(kind, key, kv.mod_revision)
                 return new
         if new == obj:
-            return clone(obj)
+            return obj
         return self._store(kind, key, new, expect=kv.mod_revision, on_exists=lambda: errors.Conflict(kind.group_resource, name))
 
     def _delete_namespace(self, kind: Kind, req: Request, ns: dict):
@@ -507,7 +513,7 @@ class APIServer:
                 f'namespaces "{name}" is forbidden: this namespace may not be deleted', "namespaces", name
             )
         if ns["metadata"].get("deletionTimestamp"):
-            return clone(ns)
+            return ns
         new = clone(ns)
         new["metadata"]["deletionTimestamp"] = timestamp(self.loop.now)
         new["metadata"]["deletionGracePeriodSeconds"] = 0

@@ -18,7 +18,8 @@ class ControllerManager:
         self.rng = rng
         self.events_enabled = events
         self.informers = SharedInformerFactory(
-            api.client(self.name, user=UserInfo("system:kube-controller-manager", ("system:authenticated",)))
+            api.client(self.name, user=UserInfo("system:kube-controller-manager", ("system:authenticated",)),
+                       shared_results=True)
         )
         self._controller_classes = list(controllers)
         self.controllers: dict[str, Controller] = {}
@@ -26,7 +27,7 @@ class ControllerManager:
         self.started = False
 
     def client_for(self, name: str):
-        return self.api.client(name, user=controller_identity(name))
+        return self.api.client(name, user=controller_identity(name), shared_results=True)
 
     def start(self) -> None:
         for cls in self._controller_classes:

@@ -25,6 +25,8 @@ k8slab.etcd.store.CompareFailed: /registry/pods/default/web: mod_revision is 3, 
 from __future__ import annotations
 
 import json
+import os
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -72,10 +74,19 @@ def _bucket(key: str) -> str:
     return f"/{parts[1]}/{parts[2]}/"
 
 
-class Etcd:
-    """A single-member etcd. Revision 1 is the empty store, as in real etcd."""
+#: Stores that check their values are never changed in place (see :meth:`Etcd.changed_in_place`).
+CHECKED_STORES: weakref.WeakSet = weakref.WeakSet()
 
-    def __init__(self, keep_history: bool = True) -> None:
+
+class Etcd:
+    """A single-member etcd. Revision 1 is the empty store, as in real etcd.
+
+    With ``check_immutable`` (or the environment variable ``K8SLAB_CHECK_IMMUTABLE=1``,
+    which the test suite sets) every value is fingerprinted when written, so a component
+    that changes a shared object in place instead of copying it is caught.
+    """
+
+    def __init__(self, keep_history: bool = True, check_immutable: bool | None = None) -> None:
         self.revision = 1
         self.compact_revision = 0
         self.keep_history = keep_history
@@ -84,6 +95,26 @@ class Etcd:
         # watchers by the bucket of their prefix, so a write only looks at its own resource's watchers
         self._watchers: dict[str, list[tuple[str, Callable[[WatchEvent], None]]]] = {}
         self.writes = 0
+        if check_immutable is None:
+            check_immutable = os.environ.get("K8SLAB_CHECK_IMMUTABLE") == "1"
+        self._fingerprints: dict[str, str] | None = {} if check_immutable else None
+        if check_immutable:
+            CHECKED_STORES.add(self)
+
+    def _fingerprint(self, key: str, value: dict) -> None:
+        if self._fingerprints is not None:
+            self._fingerprints[key] = json.dumps(value, sort_keys=True, default=str)
+
+    def changed_in_place(self) -> list[str]:
+        """Keys whose live value differs from what was written (always empty unless checking)."""
+        if self._fingerprints is None:
+            return []
+        out = []
+        for bucket in self._buckets.values():
+            for key, kv in bucket.items():
+                if json.dumps(kv.value, sort_keys=True, default=str) != self._fingerprints.get(key):
+                    out.append(key)
+        return sorted(out)
 
     # -- reads ----------------------------------------------------------------
     def get(self, key: str) -> KeyValue | None:
@@ -137,6 +168,7 @@ class Etcd:
         else:
             kv = KeyValue(key, value, prev.create_revision, self.revision, prev.version + 1)
         bucket[key] = kv
+        self._fingerprint(key, value)
         if self.keep_history:
             self._history.setdefault(key, []).append((self.revision, "PUT", kv))
         self._notify(WatchEvent("PUT", kv, prev))

@@ -140,7 +140,7 @@ class Kubelet:
         self.internal_ip = internal_ip
         self.static_manifests = [clone(p) for p in static_pods or ()]
         self.actor = f"kubelet/{name}"
-        self.client = api.client(self.actor, user=UserInfo(f"system:node:{name}",
+        self.client = api.client(self.actor, shared_results=True, user=UserInfo(f"system:node:{name}",
                                                            ("system:nodes", "system:authenticated")))
         self.recorder = EventRecorder(self.client, "kubelet", host=name, enabled=events)
         # Event names are <object>.<nanoseconds + recorder sequence>: two recorders writing about one

@@ -177,7 +177,8 @@ class Scheduler:
         self.scheduler_name = scheduler_name
         actor = "kube-scheduler" if scheduler_name == DEFAULT_SCHEDULER_NAME else scheduler_name
         self.name = actor
-        self.client = api.client(actor, user=UserInfo("system:kube-scheduler", ("system:authenticated",)))
+        self.client = api.client(actor, user=UserInfo("system:kube-scheduler", ("system:authenticated",)),
+                                 shared_results=True)
         self.informers = SharedInformerFactory(self.client)
         self.recorder = EventRecorder(self.client, scheduler_name, enabled=events)
         self.rng = rng.stream("scheduler")
