@@ -139,7 +139,7 @@ def go_value(value: Any) -> str:
         return _go_float(value)
     if isinstance(value, str):
         return _go_quote(value)
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         if not value:
             return "map[string]string{}"
         items = ", ".join(
@@ -161,14 +161,14 @@ def go_label_selector(selector: Mapping | None) -> GoLiteral:
     >>> str(go_label_selector({"matchLabels": {"app": "web"}}))
     'v1.LabelSelector{MatchLabels:map[string]string{"app":"web"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}'
     """
-    selector = selector if isinstance(selector, Mapping) else {}
+    selector = selector if isinstance(selector, dict) else {}
     labels = selector.get("matchLabels")
-    labels_text = go_value(labels) if isinstance(labels, Mapping) else "map[string]string(nil)"
+    labels_text = go_value(labels) if isinstance(labels, dict) else "map[string]string(nil)"
     exprs = selector.get("matchExpressions")
     if isinstance(exprs, list):
         parts = []
         for e in exprs:
-            e = e if isinstance(e, Mapping) else {}
+            e = e if isinstance(e, dict) else {}
             values = e.get("values")
             values_text = go_value(list(values)) if isinstance(values, list) else "[]string(nil)"
             parts.append(
@@ -327,7 +327,7 @@ def typed_field(
     >>> [c["reason"] for c in causes]
     ['FieldValueTypeInvalid']
     """
-    if not isinstance(obj, Mapping):
+    if not isinstance(obj, dict):
         return None
     value = obj.get(key)
     if value is None:

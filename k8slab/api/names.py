@@ -375,7 +375,7 @@ def validate_labels(labels: Any, field: str) -> list[dict]:
     'Invalid value: "my app": a val'
     """
     causes: list[dict] = []
-    if not isinstance(labels, Mapping):
+    if not isinstance(labels, dict):
         return causes
     for key in sorted(labels, key=str):  # sorted: Go map order is random, ours is stable
         value = labels[key]

@@ -151,10 +151,10 @@ def _workload(obj: Mapping, kind: str, causes: list) -> None:
             if isinstance(template.get("metadata"), Mapping)
             else None
         )
-        if not isinstance(labels, Mapping) or not compiled.matches(
+        if not isinstance(labels, dict) or not compiled.matches(
             {str(k): str(v) for k, v in labels.items()}
         ):
-            shown = labels if isinstance(labels, Mapping) else GoLiteral("map[string]string(nil)")
+            shown = labels if isinstance(labels, dict) else GoLiteral("map[string]string(nil)")
             causes.append(
                 invalid(
                     "spec.template.metadata.labels",
@@ -188,14 +188,14 @@ def _restart_policy(template: Mapping) -> str | None:
     (:func:`~k8slab.api.rules_pod.pod_spec` reports one of the wrong type.)
     """
     spec = template.get("spec")
-    restart = spec.get("restartPolicy") if isinstance(spec, Mapping) else None
+    restart = spec.get("restartPolicy") if isinstance(spec, dict) else None
     if restart is None:
         return ""
     return restart if isinstance(restart, str) else None
 
 
 def _job_spec(spec: Any, path: str, causes: list) -> None:
-    spec = spec if isinstance(spec, Mapping) else {}
+    spec = spec if isinstance(spec, dict) else {}
     for key in (
         "parallelism",
         "completions",
@@ -231,7 +231,7 @@ def _service(obj: Mapping, causes: list) -> None:
     seen: set = set()
     for i, port in enumerate(ports):
         path = f"spec.ports[{i}]"
-        if not isinstance(port, Mapping):
+        if not isinstance(port, dict):
             causes.append(type_invalid(path, port, "object"))
             continue
         # Fields of the wrong type are reported by the typed readers, once.
@@ -320,7 +320,7 @@ def _config_keys(obj: Mapping, causes: list) -> None:
 
 def _update_causes(obj: Mapping, old: Mapping, kind: str, causes: list) -> None:
     spec, old_spec = obj.get("spec") or {}, old.get("spec") or {}
-    if not isinstance(spec, Mapping) or not isinstance(old_spec, Mapping):
+    if not isinstance(spec, dict) or not isinstance(old_spec, dict):
         return
     if kind in _WORKLOAD_WORD and spec.get("selector") != old_spec.get("selector"):
         causes.append(
@@ -380,7 +380,7 @@ def semantic_causes(obj: Mapping, old: Mapping | None = None) -> list[dict]:
     >>> [(c["field"], c["message"]) for c in semantic_causes(pod)]
     [('spec.containers[1].name', 'Duplicate value: "web"')]
     """
-    if not isinstance(obj, Mapping):
+    if not isinstance(obj, dict):
         return [type_invalid("", obj, "object")]
     kind = obj.get("kind") if isinstance(obj.get("kind"), str) else ""
     causes: list[dict] = []
@@ -403,6 +403,6 @@ def semantic_causes(obj: Mapping, old: Mapping | None = None) -> list[dict]:
         _service(obj, causes)
     elif kind in ("ConfigMap", "Secret"):
         _config_keys(obj, causes)
-    if old is not None and isinstance(old, Mapping):
+    if old is not None and isinstance(old, dict):
         _update_causes(obj, old, kind, causes)
     return causes

@@ -111,7 +111,7 @@ def _resources(resources: Any, path: str, causes: list) -> None:
 
 
 def _container(ctr: Any, path: str, names: set, volumes: set, causes: list) -> None:
-    if not isinstance(ctr, Mapping):
+    if not isinstance(ctr, dict):
         causes.append(type_invalid(path, ctr, "object"))
         return
     name = str_field(ctr, "name", f"{path}.name", causes)
@@ -136,7 +136,7 @@ def _container(ctr: Any, path: str, names: set, volumes: set, causes: list) -> N
     port_names: set = set()
     for i, port in enumerate(list_field(ctr, "ports", f"{path}.ports", causes) or []):
         ppath = f"{path}.ports[{i}]"
-        if not isinstance(port, Mapping):
+        if not isinstance(port, dict):
             causes.append(type_invalid(ppath, port, "object"))
             continue
         pname = str_field(port, "name", f"{ppath}.name", causes)
@@ -160,7 +160,7 @@ def _container(ctr: Any, path: str, names: set, volumes: set, causes: list) -> N
         if protocol not in PROTOCOLS:
             causes.append(not_supported(f"{ppath}.protocol", protocol, PROTOCOLS))
     for i, env in enumerate(list_field(ctr, "env", f"{path}.env", causes) or []):
-        env_name = env.get("name") if isinstance(env, Mapping) else None
+        env_name = env.get("name") if isinstance(env, dict) else None
         if not env_name:
             causes.append(required(f"{path}.env[{i}].name"))
         elif not isinstance(env_name, str) or not _ENV_NAME.match(env_name):
@@ -178,7 +178,7 @@ def _container(ctr: Any, path: str, names: set, volumes: set, causes: list) -> N
         list_field(ctr, "volumeMounts", f"{path}.volumeMounts", causes) or []
     ):
         mpath = f"{path}.volumeMounts[{i}]"
-        if not isinstance(mount, Mapping):
+        if not isinstance(mount, dict):
             causes.append(type_invalid(mpath, mount, "object"))
             continue
         # Typed readers first: a name or path of the wrong type is reported once.
@@ -216,11 +216,11 @@ def pod_spec(spec: Any, path: str, causes: list) -> None:
     >>> [(c["field"], c["message"]) for c in causes]
     [('spec.template.spec.containers[0].image', 'Required value')]
     """
-    spec = spec if isinstance(spec, Mapping) else {}
+    spec = spec if isinstance(spec, dict) else {}
     volumes: set[str] = set()
     for i, vol in enumerate(list_field(spec, "volumes", f"{path}.volumes", causes) or []):
         vpath = f"{path}.volumes[{i}]"
-        if not isinstance(vol, Mapping):
+        if not isinstance(vol, dict):
             causes.append(type_invalid(vpath, vol, "object"))
             continue
         vname = str_field(vol, "name", f"{vpath}.name", causes)
@@ -279,7 +279,7 @@ def pod_spec(spec: Any, path: str, causes: list) -> None:
         )
     for i, tol in enumerate(list_field(spec, "tolerations", f"{path}.tolerations", causes) or []):
         tpath = f"{path}.tolerations[{i}]"
-        if not isinstance(tol, Mapping):
+        if not isinstance(tol, dict):
             causes.append(type_invalid(tpath, tol, "object"))
             continue
         str_field(tol, "key", f"{tpath}.key", causes)
@@ -315,7 +315,7 @@ def pod_template(template: Any, path: str, causes: list) -> dict:
     >>> [c["field"] for c in causes]
     ['template.metadata.labels', 'template.spec.containers']
     """
-    template = template if isinstance(template, Mapping) else {}
+    template = template if isinstance(template, dict) else {}
     meta = dict_field(template, "metadata", f"{path}.metadata", causes) or {}
     causes.extend(
         validate_labels(
@@ -334,7 +334,7 @@ _POD_UPDATABLE = (
 
 
 def _changed_paths(old: Any, new: Any, path: str, out: list) -> None:
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
+    if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new), key=str):
             _changed_paths(old.get(key), new.get(key), f"{path}.{key}", out)
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
@@ -374,7 +374,7 @@ def pod_update(new: Mapping, old: Mapping, causes: list) -> None:
         if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
             new_spec[part] = [
                 {**n, "image": o.get("image")}
-                if isinstance(n, Mapping) and isinstance(o, Mapping)
+                if isinstance(n, dict) and isinstance(o, dict)
                 else n
                 for o, n in zip(a, b, strict=True)
             ]

@@ -221,7 +221,7 @@ class LabelSelector:
         """
         if selector is None:
             return cls(nothing=True)
-        if not isinstance(selector, Mapping):
+        if not isinstance(selector, dict):
             raise ValueError(f"invalid label selector: {selector!r}")
         # Decoding comes first: a field of the wrong type fails before any check.
         problems: list[dict] = []
@@ -319,11 +319,11 @@ def _read_selector(
     """
     where = f"{field_path}." if field_path else ""
     raw_labels = typed_field(
-        selector, "matchLabels", f"{where}matchLabels", Mapping, causes, "object"
+        selector, "matchLabels", f"{where}matchLabels", dict, causes, "object"
     )
     labels: dict = {}
     for key, value in (raw_labels or {}).items():
-        if isinstance(value, (Mapping, list, tuple)):
+        if isinstance(value, (dict, list, tuple)):
             causes.append(type_invalid(f"{where}matchLabels.{key}", value, "string"))
         else:
             labels[key] = value
@@ -333,7 +333,7 @@ def _read_selector(
     expressions = []
     for i, expr in enumerate(raw_expressions or []):
         path = f"{where}matchExpressions[{i}]"
-        if not isinstance(expr, Mapping):
+        if not isinstance(expr, dict):
             causes.append(type_invalid(path, expr, "object"))
             continue
         before = len(causes)
@@ -341,7 +341,7 @@ def _read_selector(
         operator = typed_field(expr, "operator", f"{path}.operator", str, causes, "string")
         values = typed_field(expr, "values", f"{path}.values", (list, tuple), causes, "array")
         for j, value in enumerate(values or []):
-            if isinstance(value, (Mapping, list, tuple)):
+            if isinstance(value, (dict, list, tuple)):
                 causes.append(type_invalid(f"{path}.values[{j}]", value, "string"))
         if len(causes) == before:
             expressions.append(
@@ -617,7 +617,7 @@ def _field_text(obj: Mapping, path: str) -> str:
     # "spec.nodeName=" selects pods not yet scheduled).
     value: Any = obj
     for part in path.split("."):
-        if not isinstance(value, Mapping):
+        if not isinstance(value, dict):
             return ""
         value = value.get(part)
     if value is None:
@@ -625,7 +625,7 @@ def _field_text(obj: Mapping, path: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):  # status.podIPs: [{"ip": ...}]
-        return ",".join(str(v.get("ip", v)) if isinstance(v, Mapping) else str(v) for v in value)
+        return ",".join(str(v.get("ip", v)) if isinstance(v, dict) else str(v) for v in value)
     return str(value)
 
 
@@ -726,7 +726,7 @@ def validate_label_selector(selector: Any, field_path: str) -> list[dict]:
     ('spec.selector.matchExpressions[0].values', "Required value: must be specified when `operator` is 'In' or 'NotIn'")
     """
     causes: list[dict] = []
-    if not isinstance(selector, Mapping):
+    if not isinstance(selector, dict):
         return causes
     labels, expressions = _read_selector(selector, field_path, causes)
     causes.extend(validate_labels(labels, f"{field_path}.matchLabels"))
