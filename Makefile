@@ -20,7 +20,8 @@ $(STAMP_TEST): $(BIN)/python pyproject.toml
 	touch $@ $(STAMP_LAB)
 
 lab: $(STAMP_LAB)
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	mkdir -p notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(STAMP_TEST)
 	$(BIN)/ruff check k8slab tests benchmarks

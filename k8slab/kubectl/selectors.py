@@ -18,6 +18,8 @@ Example
 
 from __future__ import annotations
 
+from k8slab.api.selectors import LabelSelector
+
 
 def format_labels(labels: dict | None) -> str:
     if not labels:
@@ -29,24 +31,10 @@ def selector_string(selector: dict | None) -> str:
     """The selector in label-query syntax; empty for ``None`` or ``{}``."""
     if not selector:
         return ""
-    reqs: list[tuple[str, str]] = []
-    for k, v in (selector.get("matchLabels") or {}).items():
-        reqs.append((k, f"{k}={v}"))
-    for e in selector.get("matchExpressions") or []:
-        key, op = e.get("key", ""), e.get("operator", "")
-        values = ",".join(sorted(e.get("values") or []))
-        if op == "In":
-            reqs.append((key, f"{key} in ({values})"))
-        elif op == "NotIn":
-            reqs.append((key, f"{key} notin ({values})"))
-        elif op == "Exists":
-            reqs.append((key, key))
-        elif op == "DoesNotExist":
-            reqs.append((key, f"!{key}"))
-        else:
-            return "<error>"
-    reqs.sort(key=lambda r: r[0])
-    return ",".join(text for _, text in reqs)
+    try:
+        return str(LabelSelector.from_dict(selector))
+    except ValueError:
+        return "<error>"
 
 
 def format_selector(selector: dict | None) -> str:
