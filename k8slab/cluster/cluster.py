@@ -121,7 +121,7 @@ class Cluster:
 
     def _add_kubelet(self, name: str, *, control_plane: bool = False, cpu: str | None = None,
                      memory: str | None = None, labels: dict | None = None, taints: list | None = None,
-                     pods: int = 110) -> Kubelet:
+                     pods: int = 110, runtime: str = "containerd") -> Kubelet:
         if name in self.kubelets:
             raise errors.NodeError(f'node "{name}" already exists')
         index = len(self.kubelets)
@@ -146,6 +146,7 @@ class Cluster:
             internal_ip=node_internal_ip(index),
             static_pods=static,
             events=self.events_enabled,
+            runtime=runtime,
         )
         self.kubelets[name] = kubelet
         kubelet.start()
@@ -158,9 +159,13 @@ class Cluster:
 
     # -- nodes -------------------------------------------------------------------------------
     def add_node(self, name: str, cpu: str | None = None, memory: str | None = None, labels: dict | None = None,
-                 taints: list | None = None, pods: int = 110) -> Cluster:
-        """Join a new worker node (its kubelet registers the Node and starts heart-beating)."""
-        self._add_kubelet(name, cpu=cpu, memory=memory, labels=labels, taints=taints, pods=pods)
+                 taints: list | None = None, pods: int = 110, runtime: str = "containerd") -> Cluster:
+        """Join a new worker node (its kubelet registers the Node and starts heart-beating).
+
+        ``runtime`` names its container runtime: ``containerd`` (the default), ``cri-o`` or ``docker``.
+        """
+        self._add_kubelet(name, cpu=cpu, memory=memory, labels=labels, taints=taints, pods=pods,
+                          runtime=runtime)
         return self
 
     def _kubelet(self, name: str) -> Kubelet:

@@ -4,6 +4,7 @@ from k8slab.controlplane.deployment import DeploymentController
 from k8slab.controlplane.garbagecollector import GarbageCollector
 from k8slab.controlplane.nodeipam import NodeIpamController
 from k8slab.controlplane.nodelifecycle import NodeLifecycleController
+from k8slab.controlplane.podgc import PodGCController
 from k8slab.controlplane.replicaset import ReplicaSetController
 
 DEFAULT_CONTROLLERS = [
@@ -12,4 +13,5 @@ DEFAULT_CONTROLLERS = [
     GarbageCollector,
     NodeIpamController,
     NodeLifecycleController,
+    PodGCController,
 ]
