@@ -135,7 +135,25 @@ def _round_up_to_nano(amount: Fraction) -> Fraction:
     return Fraction(magnitude if scaled > 0 else -magnitude) * _NANO
 
 
+#: Parsed quantity strings (a few distinct ones, parsed on every pod): text -> (amount, format).
+_PARSED: dict[str, tuple[Fraction, str]] = {}
+_PARSED_MAX = 4096
+
+
 def _parse(value: str | int | float) -> tuple[Fraction, str]:
+    # Parsing is a pure function of the text and its results are immutable, so strings are
+    # parsed once; errors are not remembered (they raise again the next time).
+    if type(value) is str:
+        parsed = _PARSED.get(value)
+        if parsed is None:
+            parsed = _parse_uncached(value)
+            if len(_PARSED) < _PARSED_MAX:
+                _PARSED[value] = parsed
+        return parsed
+    return _parse_uncached(value)
+
+
+def _parse_uncached(value: str | int | float) -> tuple[Fraction, str]:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError(_ERR_FORMAT)
     if isinstance(value, float):
@@ -220,7 +238,18 @@ def cpu_millis(value: str | int | float) -> int:
     >>> cpu_millis("250m"), cpu_millis("1.5"), cpu_millis("0.0001")
     (250, 1500, 1)
     """
+    if type(value) is str:
+        millis = _MILLIS.get(value)
+        if millis is None:
+            millis = _ceil(parse_quantity(value) * 1000)
+            if len(_MILLIS) < _PARSED_MAX:
+                _MILLIS[value] = millis
+        return millis
     return _ceil(parse_quantity(value) * 1000)
+
+
+_MILLIS: dict[str, int] = {}
+_UNITS: dict[str, int] = {}
 
 
 def to_bytes(value: str | int | float) -> int:
@@ -231,6 +260,13 @@ def to_bytes(value: str | int | float) -> int:
     >>> to_bytes("1Mi"), to_bytes("1M"), to_bytes("0.5")
     (1048576, 1000000, 1)
     """
+    if type(value) is str:
+        units = _UNITS.get(value)
+        if units is None:
+            units = _ceil(parse_quantity(value))
+            if len(_UNITS) < _PARSED_MAX:
+                _UNITS[value] = units
+        return units
     return _ceil(parse_quantity(value))
 
 

@@ -620,6 +620,10 @@ def _field_text(obj: Mapping, path: str) -> str:
         if not isinstance(value, dict):
             return ""
         value = value.get(part)
+    return _text_of(value)
+
+
+def _text_of(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -640,17 +644,35 @@ class FieldSelector:
     (True, 'spec.nodeName=worker-1,status.phase!=Failed')
     """
 
-    __slots__ = ("requirements",)
+    __slots__ = ("requirements", "_compiled")
 
     def __init__(self, requirements: Iterable[FieldRequirement] = ()):
         self.requirements = tuple(requirements)
+        # (path parts, value, negated) per requirement: the dotted path is split once, not per object
+        self._compiled = tuple(
+            (tuple(r.field.split(".")), r.value, r.operator == NOT_EQUALS) for r in self.requirements
+        )
 
     @property
     def empty(self) -> bool:
         return not self.requirements
 
     def matches(self, obj: Mapping) -> bool:
-        return all(r.matches(obj) for r in self.requirements)
+        # the same as all(r.matches(obj) for r in self.requirements), with _field_text inlined
+        for parts, expected, negated in self._compiled:
+            value: Any = obj
+            for part in parts:
+                if type(value) is not dict and not isinstance(value, dict):
+                    value = ""
+                    break
+                value = value.get(part)
+            if type(value) is str:
+                text = value
+            else:
+                text = _text_of(value)
+            if (text == expected) is negated:
+                return False
+        return True
 
     def check_supported(self, kind: str, namespaced: bool = True) -> None:
         """Raise ``ValueError('field label not supported: ...')`` for a field the kind cannot filter on.

@@ -63,14 +63,16 @@ class Client:
 
     def create(self, obj: dict, namespace: str | None = None, *, dry_run: bool = False,
                subresource: str | None = None, name: str | None = None, resource: str | None = None,
-               background: bool = False) -> dict:
+               background: bool = False, hand_over: bool = False) -> dict:
+        """Create ``obj``. With ``hand_over`` the caller gives ``obj`` away (it was built for this
+        request and is never touched again), so the API server need not copy it first."""
         resource = resource or self.resource_of(obj)
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
         k = self._kind(resource)
         if k is not None and k.namespaced and not ns:
             ns = "default"
         return self._do("create", resource, ns if (k is None or k.namespaced) else None, name, subresource, obj,
-                        dryRun=dry_run or None, background=background or None)
+                        dryRun=dry_run or None, background=background or None, handOver=hand_over or None)
 
     def update(self, obj: dict, subresource: str | None = None, *, background: bool = False) -> dict:
         m = obj.get("metadata") or {}

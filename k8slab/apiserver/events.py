@@ -84,7 +84,7 @@ class EventRecorder:
                 "reportingComponent": self.component,
                 "reportingInstance": self.host or "",
             }
-            stored = self.client.create(ev)
+            stored = self.client.create(ev, hand_over=True)  # ev is built here and never used again
             self._seen[key] = stored
             return stored
         except ApiError:

@@ -33,6 +33,9 @@ from collections.abc import Callable
 
 from k8slab.api.objects import object_key
 
+#: The DeltaFIFO delta type of each watch event type.
+_DELTA_OF_WATCH_EVENT = {"ADDED": "Added", "MODIFIED": "Updated", "DELETED": "Deleted"}
+
 
 class Indexer:
     """The informer's local cache: objects by ``namespace/name`` key, plus secondary indexes.
@@ -211,8 +214,7 @@ class Informer:
 
     def _on_watch(self, event_type: str, obj: dict) -> None:
         self.last_resource_version = obj["metadata"].get("resourceVersion", self.last_resource_version)
-        delta = {"ADDED": "Added", "MODIFIED": "Updated", "DELETED": "Deleted"}[event_type]
-        self.fifo.add(delta, obj)
+        self.fifo.add(_DELTA_OF_WATCH_EVENT[event_type], obj)
         self._drain()
 
     def _drain(self) -> None:

@@ -21,7 +21,6 @@ Example
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
 from k8slab.api import defaults as api_defaults
@@ -42,6 +41,10 @@ from k8slab.sim.trace import Trace
 #: The Kubernetes version the simulated cluster reports.
 KUBERNETES_VERSION = "v1.30.0"
 
+#: Version 4 UUID bits (RFC 4122 variant, version 4), as uuid.UUID(int=..., version=4) sets them.
+_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID_V4 = (0x8000 << 48) | (4 << 76)
+
 #: Kinds whose ``metadata.generation`` tracks spec changes.
 _GENERATION_KINDS = {
     "Deployment",
@@ -57,10 +60,15 @@ _GENERATION_KINDS = {
 }
 
 
+def _allow_all(user: UserInfo, attrs: dict) -> str | None:
+    """The default authorizer: every request is allowed."""
+    return None
+
+
 class Watcher:
     """One open watch: who receives, on what, with which selectors."""
 
-    __slots__ = ("actor", "kind", "namespace", "labels", "fields", "handler", "active", "node_name")
+    __slots__ = ("actor", "kind", "namespace", "labels", "fields", "handler", "active", "node_name", "who")
 
     def __init__(self, actor, kind, namespace, labels, fields, handler, node_name):
         self.actor = actor
@@ -71,6 +79,7 @@ class Watcher:
         self.handler = handler
         self.active = True
         self.node_name = node_name
+        self.who = f"apiserver ⇒ {actor}"  # who delivers to it, as the trace shows
 
     def matches(self, obj: dict | None) -> bool:
         if obj is None:
@@ -116,7 +125,7 @@ class APIServer:
             self.admin_token: UserInfo("kubernetes-admin", ("kubeadm:cluster-admins", "system:authenticated"))
         }
         # authorizer(user, attributes) -> None when allowed, or the reason it is not
-        self.authorizer: Callable[[UserInfo, dict], str | None] = lambda user, attrs: None
+        self.authorizer: Callable[[UserInfo, dict], str | None] = _allow_all
         self.mutating: list[admission_mod.AdmissionPlugin] = admission_mod.default_mutating()
         self.validating: list[admission_mod.AdmissionPlugin] = admission_mod.default_validating()
         # node name -> the kubelet's handler for the pods/log and pods/exec subresources
@@ -152,7 +161,9 @@ class APIServer:
         self._watch_store(kind)
 
     def _watch_store(self, kind: Kind) -> None:
-        self.etcd.watch(kind.etcd_prefix, lambda ev, k=kind: self._fanout(k, ev))
+        # the kind's names are fixed (Kind is frozen): work them out once, not per write
+        self.etcd.watch(kind.etcd_prefix,
+                        lambda ev, k=kind, gr=kind.group_resource, pl=kind.plural: self._fanout(k, ev, gr, pl))
 
     # -- the pipeline ------------------------------------------------------------
     def handle(self, req: Request):
@@ -197,6 +208,8 @@ class APIServer:
         return user
 
     def authorize(self, user: UserInfo, req: Request, kind: Kind) -> None:
+        if self.authorizer is _allow_all:  # the default: nothing to decide (and no attributes to build)
+            return
         attrs = {
             "verb": req.verb,
             "resource": kind.plural,
@@ -284,13 +297,28 @@ class APIServer:
 
     # -- writes ---------------------------------------------------------------------
     def _new_uid(self) -> str:
-        return str(uuid.UUID(int=self._uid_rng.getrandbits(128), version=4))
+        # str(uuid.UUID(int=n, version=4)), without building the UUID object
+        n = self._uid_rng.getrandbits(128)
+        n = (n & _UUID_CLEAR) | _UUID_V4
+        h = f"{n:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-    def _prepare_body(self, kind: Kind, req: Request) -> dict:
+    def _prepare_body(self, kind: Kind, req: Request, *, status_only: bool = False) -> dict:
         body = req.body
         if not isinstance(body, dict):
             raise errors.BadRequest("the body of the request was in an unknown format")
-        obj = clone(body)
+        if status_only:
+            # A status write keeps only the new status (and reads the name, namespace and
+            # resourceVersion): copy the top level and metadata, and the status in depth.
+            obj = dict(body)
+            if type(obj.get("metadata")) is dict:
+                obj["metadata"] = dict(obj["metadata"])
+            if "status" in obj:
+                obj["status"] = clone(obj["status"])
+        elif req.options.get("handOver"):
+            obj = body  # built for this request alone by a built-in component: nobody else holds it
+        else:
+            obj = clone(body)
         obj.setdefault("apiVersion", kind.api_version)
         obj.setdefault("kind", kind.kind)
         if obj.get("kind") != kind.kind or obj.get("apiVersion") != kind.api_version:
@@ -364,7 +392,7 @@ class APIServer:
     def _update(self, kind: Kind, req: Request, user: UserInfo):
         if req.subresource == "scale":
             return self._update_scale(kind, req, user)
-        new = self._prepare_body(kind, req)
+        new = self._prepare_body(kind, req, status_only=req.subresource == "status")
         if req.name and new["metadata"].get("name") and new["metadata"]["name"] != req.name:
             raise errors.BadRequest("the name of the object does not match the name on the URL")
         new["metadata"].setdefault("name", req.name)
@@ -620,18 +648,21 @@ class APIServer:
 
     _writing_background = False
 
-    def _fanout(self, kind: Kind, ev: WatchEvent) -> None:
-        new = ev.kv.value if ev.type == "PUT" else None
-        old = ev.prev.value if ev.prev is not None else None
-        if ev.type == "DELETE":
+    def _fanout(self, kind: Kind, ev: WatchEvent, group_resource: str | None = None,
+                plural: str | None = None) -> None:
+        etype, kv, prev = ev
+        new = kv.value if etype == "PUT" else None
+        old = prev.value if prev is not None else None
+        if etype == "DELETE":
             # the DELETED event carries the last state with the deletion's revision
-            last = dict(ev.kv.value)
-            last["metadata"] = dict(last["metadata"], resourceVersion=str(ev.kv.mod_revision))
-            old_for_match, final = ev.prev.value, last
+            last = dict(kv.value)
+            last["metadata"] = dict(last["metadata"], resourceVersion=str(kv.mod_revision))
+            old_for_match, final = prev.value, last
         else:
             old_for_match, final = old, new
-        targets = list(self._watchers.get(kind.group_resource, ()))
-        by_node = self._node_watchers.get(kind.plural)
+        targets = self._watchers.get(group_resource or kind.group_resource)
+        targets = list(targets) if targets else []
+        by_node = self._node_watchers.get(plural or kind.plural)
         if by_node:
             for obj in (old_for_match, final):
                 if obj is not None:
@@ -640,31 +671,34 @@ class APIServer:
                         for w in by_node[n]:
                             if w not in targets:
                                 targets.append(w)
+        if not targets:
+            return
         bg = self._writing_background
+        deliver = self._schedule_delivery
         for w in targets:
             if not w.active:
                 continue
-            if ev.type == "DELETE":
+            if etype == "DELETE":
                 if w.matches(old_for_match):
-                    self._schedule_delivery(w, "DELETED", final, bg)
+                    deliver(w, "DELETED", final, bg)
                 continue
             was, now = w.matches(old), w.matches(new)
-            if now and not was:
-                self._schedule_delivery(w, "ADDED", new, bg)
-            elif now and was:
-                self._schedule_delivery(w, "MODIFIED", new, bg)
-            elif was and not now:
-                self._schedule_delivery(w, "DELETED", new, bg)
+            if now:
+                deliver(w, "MODIFIED" if was else "ADDED", new, bg)
+            elif was:
+                deliver(w, "DELETED", new, bg)
 
     def _schedule_delivery(self, w: Watcher, etype: str, obj: dict, background: bool) -> None:
         m = obj["metadata"]
-        self.loop.call_later(
-            self.watch_latency,
+        loop = self.loop
+        # loop.call_later(watch_latency, ...), spelled as the call_at it makes
+        loop.call_at(
+            loop.now + self.watch_latency,
             self._deliver,
             w,
             etype,
             obj,
-            who=f"apiserver ⇒ {w.actor}",
+            who=w.who,
             what=lambda: f"watch {etype} {w.kind.plural} {_ref(m)}",
             background=background,
         )
@@ -716,8 +750,9 @@ _METADATA_ORDER = (
 def _order_metadata(obj: dict) -> dict:
     # Real objects print metadata keys in alphabetical order; keep ours the same so output is stable.
     m = obj["metadata"]
-    if list(m) != sorted(m):
-        obj["metadata"] = m = {k: m[k] for k in sorted(m)}
+    keys = list(m)
+    if keys != sorted(keys):
+        obj["metadata"] = m = dict(sorted(m.items()))  # keys are unique: items sort by key alone
     return m
 
 

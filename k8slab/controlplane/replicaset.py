@@ -860,7 +860,8 @@ class ReplicaSetController(Controller):
     def _create_pod(self, rs: dict, template: dict) -> dict:
         pod = pod_from_template(rs, template)
         try:
-            created = self.client.create(pod, rs["metadata"].get("namespace"))
+            # pod_from_template builds a new pod (the spec copied in depth), used for nothing else
+            created = self.client.create(pod, rs["metadata"].get("namespace"), hand_over=True)
         except errors.ApiError as e:
             self.recorder.event(rs, "Warning", "FailedCreate", f"Error creating: {e.message}")
             raise

@@ -28,7 +28,7 @@ import json
 import os
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class CompareFailed(Exception):
@@ -43,8 +43,9 @@ class Unavailable(Exception):
     """The store cannot serve the request (no quorum)."""
 
 
-@dataclass(frozen=True, slots=True)
-class KeyValue:
+class KeyValue(NamedTuple):
+    """One version of a key (immutable; a tuple, so made cheaply on every write)."""
+
     key: str
     value: dict
     create_revision: int
@@ -58,8 +59,7 @@ class KeyValue:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class WatchEvent:
+class WatchEvent(NamedTuple):
     type: str  # "PUT" or "DELETE"
     kv: KeyValue  # for DELETE: the last value, with mod_revision = the delete's revision
     prev: KeyValue | None
@@ -68,10 +68,17 @@ class WatchEvent:
 def _bucket(key: str) -> str:
     # "/registry/pods/default/web" -> "/registry/pods/": one bucket per resource type,
     # so listing pods never scans nodes or events.
-    parts = key.split("/", 3)
-    if len(parts) < 4:
+    # (the same as f"/{parts[1]}/{parts[2]}/" of key.split("/", 3), found without splitting)
+    a = key.find("/")
+    if a < 0:
         return key
-    return f"/{parts[1]}/{parts[2]}/"
+    b = key.find("/", a + 1)
+    if b < 0:
+        return key
+    c = key.find("/", b + 1)
+    if c < 0:
+        return key
+    return key[: c + 1] if a == 0 else "/" + key[a + 1 : c + 1]
 
 
 #: Stores that check their values are never changed in place (see :meth:`Etcd.changed_in_place`).
@@ -158,19 +165,27 @@ class Etcd:
     def put(self, key: str, value: dict, expect_mod_revision: int | None = None) -> KeyValue:
         """Store ``value`` at ``key``; with ``expect_mod_revision`` only if the key is at that revision
         (0 means "must not exist")."""
-        bucket = self._buckets.setdefault(_bucket(key), {})
+        bucket = self._buckets.get(_bucket(key))
+        if bucket is None:
+            bucket = self._buckets[_bucket(key)] = {}
         prev = bucket.get(key)
-        self._check(key, prev, expect_mod_revision)
-        self.revision += 1
+        if expect_mod_revision is not None:
+            self._check(key, prev, expect_mod_revision)
+        rev = self.revision = self.revision + 1
         self.writes += 1
         if prev is None:
-            kv = KeyValue(key, value, self.revision, self.revision, 1)
+            kv = KeyValue(key, value, rev, rev, 1)
         else:
-            kv = KeyValue(key, value, prev.create_revision, self.revision, prev.version + 1)
+            kv = KeyValue(key, value, prev.create_revision, rev, prev.version + 1)
         bucket[key] = kv
-        self._fingerprint(key, value)
+        if self._fingerprints is not None:
+            self._fingerprint(key, value)
         if self.keep_history:
-            self._history.setdefault(key, []).append((self.revision, "PUT", kv))
+            hist = self._history.get(key)
+            if hist is None:
+                self._history[key] = [(rev, "PUT", kv)]
+            else:
+                hist.append((rev, "PUT", kv))
         self._notify(WatchEvent("PUT", kv, prev))
         return kv
 
@@ -219,10 +234,13 @@ class Etcd:
 
     def _notify(self, ev: WatchEvent) -> None:
         key = ev.kv.key
+        watchers = self._watchers
         for group in (_bucket(key), ""):
-            for prefix, cb in self._watchers.get(group, ()):
-                if key.startswith(prefix):
-                    cb(ev)
+            entries = watchers.get(group)
+            if entries:
+                for prefix, cb in entries:
+                    if key.startswith(prefix):
+                        cb(ev)
 
     # -- display ----------------------------------------------------------------
     def dump(self, key: str) -> str:

@@ -20,6 +20,7 @@ Example
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -45,30 +46,37 @@ def render_line(text: str, t: float, fields: dict) -> str:
     """Fill ``{nginxts}``-style placeholders of a start-up line at virtual time ``t``."""
     if "{" not in text:
         return text
-    dt = EPOCH + timedelta(seconds=t)
 
     def sub(m):
         key = m.group(1)
         if key in fields:
             return str(fields[key])
-        micro = dt.microsecond
-        if key in ("nginxts", "gots"):
-            return dt.strftime("%Y/%m/%d %H:%M:%S")
-        if key == "httpdts":
-            return dt.strftime("%a %b %d %H:%M:%S.") + f"{micro:06d}" + dt.strftime(" %Y")
-        if key == "redists":
-            return dt.strftime("%d %b %Y %H:%M:%S.") + f"{micro // 1000:03d}"
-        if key == "pgts":
-            return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{micro // 1000:03d}"
-        if key == "mysqlts":
-            return dt.strftime("%Y-%m-%d %H:%M:%S")
-        if key == "isots":
-            return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{micro:06d}Z"
-        if key == "klogts":
-            return dt.strftime("I%m%d %H:%M:%S.") + f"{micro:06d}"
-        return m.group(0)
+        stamp = _stamp(key, t)
+        return m.group(0) if stamp is None else stamp
 
     return _PLACEHOLDER.sub(sub, text).replace("{{", "{").replace("}}", "}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _stamp(key: str, t: float) -> str | None:
+    # many containers start at the same virtual instant: format each (style, instant) once
+    dt = EPOCH + timedelta(seconds=t)
+    micro = dt.microsecond
+    if key in ("nginxts", "gots"):
+        return dt.strftime("%Y/%m/%d %H:%M:%S")
+    if key == "httpdts":
+        return dt.strftime("%a %b %d %H:%M:%S.") + f"{micro:06d}" + dt.strftime(" %Y")
+    if key == "redists":
+        return dt.strftime("%d %b %Y %H:%M:%S.") + f"{micro // 1000:03d}"
+    if key == "pgts":
+        return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{micro // 1000:03d}"
+    if key == "mysqlts":
+        return dt.strftime("%Y-%m-%d %H:%M:%S")
+    if key == "isots":
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{micro:06d}Z"
+    if key == "klogts":
+        return dt.strftime("I%m%d %H:%M:%S.") + f"{micro:06d}"
+    return None
 
 
 def image_version(image: Image, ctx) -> str:

@@ -81,6 +81,10 @@ class ImageRef:
         return f"{self.repository}:{self.tag or 'latest'}"
 
 
+#: References already parsed (ImageRef is immutable and a pure function of the text).
+_NORMALIZED: dict[str, ImageRef] = {}
+
+
 def normalize(image: str) -> ImageRef:
     """Parse ``image`` like containerd's ``ParseNormalizedNamed`` (default registry docker.io).
 
@@ -89,6 +93,17 @@ def normalize(image: str) -> ImageRef:
     >>> normalize("registry.k8s.io/pause:3.9").repository
     'registry.k8s.io/pause'
     """
+    if type(image) is str:
+        ref = _NORMALIZED.get(image)
+        if ref is None:
+            ref = _normalize(image)  # an invalid reference raises, and is not remembered
+            if len(_NORMALIZED) < 4096:
+                _NORMALIZED[image] = ref
+        return ref
+    return _normalize(image)
+
+
+def _normalize(image: str) -> ImageRef:
     m = _REF.match(image or "")
     if not m:
         why = "repository name must be lowercase" if image and image.lower() != image else "invalid reference format"

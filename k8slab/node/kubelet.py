@@ -185,7 +185,7 @@ class Kubelet:
         return ev
 
     def _fire(self, box, fn, args) -> None:
-        self._timers.discard(box[0])
+        self._timers.discard(box.pop())  # pop: the event no longer refers to itself
         if self.running:
             fn(*args)
 

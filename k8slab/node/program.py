@@ -506,7 +506,20 @@ def expand_env_refs(text: str, env: dict) -> str:
     return re.sub(r"\$\$\([A-Za-z_][A-Za-z0-9_.-]*\)|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)", sub, text)
 
 
-def _server_binaries(image: Image) -> set[str]:
+_SERVER_BINARIES: dict[int, tuple[Image, frozenset[str]]] = {}
+
+
+def _server_binaries(image: Image) -> frozenset[str]:
+    # an Image is immutable: work its binaries out once (keyed by identity, checked on use)
+    hit = _SERVER_BINARIES.get(id(image))
+    if hit is not None and hit[0] is image:
+        return hit[1]
+    names = frozenset(_server_binaries_of(image))
+    _SERVER_BINARIES[id(image)] = (image, names)
+    return names
+
+
+def _server_binaries_of(image: Image) -> set[str]:
     names = {posixpath.basename(x) for x in image.entrypoint[:1] + image.cmd[:1]}
     names -= _WRAPPERS | _SHELLS
     extra = {"nginx": {"nginx", "nginx-debug"}, "redis": {"redis-server"}, "httpd": {"httpd", "httpd-foreground"},

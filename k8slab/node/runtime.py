@@ -218,7 +218,7 @@ class ContainerRuntime:
         return ev
 
     def _fire(self, box, fn, args):
-        self._timers.discard(box[0])
+        self._timers.discard(box.pop())  # pop: the event no longer refers to itself
         fn(*args)
 
     # -- node lifecycle ---------------------------------------------------------------
