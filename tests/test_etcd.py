@@ -65,3 +65,20 @@ def test_history_and_compaction():
     db.compact(5)
     assert [h[0] for h in db.history("/registry/configmaps/default/c")] == [5, 6]
     assert [h[0] for h in db.history("/registry/configmaps/default/d")] == [7]
+
+
+def test_watch_from_a_revision_replays_what_happened_since():
+    from k8slab.etcd import Compacted
+
+    db = Etcd()
+    db.put("/registry/pods/default/a", {"v": 1})  # rev 2
+    db.put("/registry/pods/default/b", {"v": 1})  # rev 3
+    db.put("/registry/pods/default/a", {"v": 2})  # rev 4
+    db.delete("/registry/pods/default/b")  # rev 5
+    seen = []
+    db.watch("/registry/pods/", lambda ev: seen.append((ev.type, ev.kv.key[-1], ev.kv.mod_revision)), from_revision=3)
+    db.put("/registry/pods/default/c", {})  # rev 6, live
+    assert seen == [("PUT", "b", 3), ("PUT", "a", 4), ("DELETE", "b", 5), ("PUT", "c", 6)]
+    db.compact(5)
+    with pytest.raises(Compacted):
+        db.watch("/registry/pods/", lambda ev: None, from_revision=4)

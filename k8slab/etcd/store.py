@@ -219,8 +219,17 @@ class Etcd:
         return revision
 
     # -- watch ------------------------------------------------------------------
-    def watch(self, prefix: str, callback: Callable[[WatchEvent], None]) -> Callable[[], None]:
-        """Call ``callback`` with each :class:`WatchEvent` under ``prefix``; returns a cancel function."""
+    def watch(self, prefix: str, callback: Callable[[WatchEvent], None],
+              from_revision: int | None = None) -> Callable[[], None]:
+        """Call ``callback`` with each :class:`WatchEvent` under ``prefix``; returns a cancel function.
+
+        With ``from_revision``, the changes stored since that revision are replayed first
+        (in revision order), as ``etcdctl watch --rev`` does; a revision older than the
+        last compaction raises :class:`Compacted`.
+        """
+        if from_revision is not None:
+            for ev in self.changes_since(prefix, from_revision):
+                callback(ev)
         entry = (prefix, callback)
         group = _bucket(prefix) if prefix.count("/") >= 3 else ""
         self._watchers.setdefault(group, []).append(entry)
@@ -231,6 +240,22 @@ class Etcd:
                 entries.remove(entry)
 
         return cancel
+
+    def changes_since(self, prefix: str, revision: int) -> list[WatchEvent]:
+        """The kept changes under ``prefix`` at or after ``revision``, oldest first."""
+        if revision < self.compact_revision:
+            raise Compacted(f"required revision {revision} has been compacted (compacted to {self.compact_revision})")
+        found = []
+        for key, hist in self._history.items():
+            if not key.startswith(prefix):
+                continue
+            prev = None
+            for rev, etype, kv in hist:
+                if rev >= revision:
+                    found.append(WatchEvent(etype, kv, prev))
+                prev = kv if etype == "PUT" else None
+        found.sort(key=lambda ev: ev.kv.mod_revision)
+        return found
 
     def _notify(self, ev: WatchEvent) -> None:
         key = ev.kv.key
