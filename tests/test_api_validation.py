@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+from conftest import nginx_deployment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,29 +18,7 @@ from k8slab.api.validation import (
     validate_manifest,
 )
 
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  labels:
-    app: web
-spec:
-  replicas: 3
-  selector:
-    matchLabels:
-      app: web
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      containers:
-      - name: nginx
-        image: nginx:1.27
-        ports:
-        - containerPort: 80
-"""
+DEPLOYMENT = nginx_deployment(3)
 CONFIGMAP = (
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n---\n"  # 7 lines
 )
