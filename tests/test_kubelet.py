@@ -412,6 +412,28 @@ def test_env_from_a_config_map_and_a_missing_one():
     assert ("Failed", 'Error: configmap "nope" not found') in [(e["reason"], e["message"]) for e in h.events("missing")]
 
 
+def test_secrets_as_env_and_files_and_missing_keys():
+    h = Harness(1)
+    h.admin.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "default"},
+                    "data": {"password": "czNjcjN0"}})  # base64 of "s3cr3t"
+    h.pod("ok", [{"name": "c", "image": "busybox:1.36",
+                  "command": ["sh", "-c", "echo $PW; cat /etc/db/password; echo; echo ${OPT:-unset}"],
+                  "env": [{"name": "PW", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+                          {"name": "OPT", "valueFrom": {"secretKeyRef": {"name": "gone", "key": "x",
+                                                                        "optional": True}}}],
+                  "volumeMounts": [{"name": "db", "mountPath": "/etc/db"}]}],
+          restartPolicy="Never", volumes=[{"name": "db", "secret": {"secretName": "db"}}])
+    h.pod("nokey", [{"name": "c", "image": "busybox:1.36", "command": ["true"],
+                     "env": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "db", "key": "user"}}}]}])
+    h.pod("nosecret", [{"name": "c", "image": "busybox:1.36", "command": ["true"],
+                        "envFrom": [{"secretRef": {"name": "absent"}}]}])
+    h.run()
+    assert h.admin.logs("ok", "default") == "s3cr3t\ns3cr3t\nunset\n"
+    assert h.status("nokey")["state"]["waiting"] == {
+        "reason": "CreateContainerConfigError", "message": "couldn't find key user in Secret default/db"}
+    assert h.status("nosecret")["state"]["waiting"]["message"] == 'secret "absent" not found'
+
+
 def test_liveness_probe_failure_restarts_the_container():
     h = Harness(1)
     h.pod("live", [{"name": "liveness", "image": "busybox:1.36",

@@ -124,6 +124,20 @@ def _data_of(obj: dict, secret: bool) -> dict:
     return data
 
 
+def _config_data(worker, secret: bool, name, optional, fail) -> dict | None:
+    """The (decoded) data of the ConfigMap or Secret called ``name``.
+
+    ``None`` when it is missing and ``optional``; otherwise a missing one raises
+    ``fail(message)`` with the kubelet's message (``configmap "x" not found``).
+    """
+    obj = _get(worker, "secrets" if secret else "configmaps", name or "")
+    if obj is None:
+        if optional:
+            return None
+        raise fail(f'{"secret" if secret else "configmap"} "{name}" not found')
+    return _data_of(obj, secret)
+
+
 def _key_files(data: dict, items, prefix: str = "") -> dict:
     files = {}
     if items:
@@ -184,24 +198,13 @@ def pod_volumes(worker) -> dict[str, Volume]:
         name = vol["name"]
         if "emptyDir" in vol:
             out[name] = new_volume(f"emptyDir:{name}")
-        elif "configMap" in vol:
-            src = vol["configMap"]
-            cm = _get(worker, "configmaps", src.get("name", ""))
-            if cm is None:
-                if src.get("optional"):
-                    out[name] = new_volume(f"configMap:{name}", read_only=True)
-                    continue
-                raise MountError(name, f'configmap "{src.get("name")}" not found')
-            out[name] = new_volume(f"configMap:{name}", _key_files(_data_of(cm, False), src.get("items")), True)
-        elif "secret" in vol:
-            src = vol["secret"]
-            sec = _get(worker, "secrets", src.get("secretName", ""))
-            if sec is None:
-                if src.get("optional"):
-                    out[name] = new_volume(f"secret:{name}", read_only=True)
-                    continue
-                raise MountError(name, f'secret "{src.get("secretName")}" not found')
-            out[name] = new_volume(f"secret:{name}", _key_files(_data_of(sec, True), src.get("items")), True)
+        elif "configMap" in vol or "secret" in vol:
+            secret = "configMap" not in vol
+            src = vol["secret" if secret else "configMap"]
+            data = _config_data(worker, secret, src.get("secretName" if secret else "name"), src.get("optional"),
+                                lambda msg, vol_name=name: MountError(vol_name, msg))
+            files = None if data is None else _key_files(data, src.get("items"))
+            out[name] = new_volume(f"{'secret' if secret else 'configMap'}:{name}", files, True)
         elif "downwardAPI" in vol:
             files = {"/" + it["path"]: _field_value(pod, (it.get("fieldRef") or {}).get("fieldPath", ""))
                      for it in vol["downwardAPI"].get("items") or () if it.get("fieldRef")}
@@ -209,18 +212,13 @@ def pod_volumes(worker) -> dict[str, Volume]:
         elif "projected" in vol:
             files = {}
             for src in vol["projected"].get("sources") or ():
-                if "configMap" in src:
-                    cm = _get(worker, "configmaps", src["configMap"].get("name", ""))
-                    if cm is None and not src["configMap"].get("optional"):
-                        raise MountError(name, f'configmap "{src["configMap"].get("name")}" not found')
-                    if cm is not None:
-                        files.update(_key_files(_data_of(cm, False), src["configMap"].get("items")))
-                elif "secret" in src:
-                    sec = _get(worker, "secrets", src["secret"].get("name", ""))
-                    if sec is None and not src["secret"].get("optional"):
-                        raise MountError(name, f'secret "{src["secret"].get("name")}" not found')
-                    if sec is not None:
-                        files.update(_key_files(_data_of(sec, True), src["secret"].get("items")))
+                if "configMap" in src or "secret" in src:
+                    secret = "configMap" not in src
+                    ref = src["secret" if secret else "configMap"]
+                    data = _config_data(worker, secret, ref.get("name"), ref.get("optional"),
+                                        lambda msg, vol_name=name: MountError(vol_name, msg))
+                    if data is not None:
+                        files.update(_key_files(data, ref.get("items")))
                 elif "serviceAccountToken" in src:
                     files["/" + src["serviceAccountToken"].get("path", "token")] = _token(pod)
                 elif "downwardAPI" in src:
@@ -269,23 +267,11 @@ def container_env(worker, spec: dict, image) -> dict:
     user: dict[str, str] = {}
     for src in spec.get("envFrom") or ():
         prefix = src.get("prefix", "")
-        if "configMapRef" in src:
-            ref = src["configMapRef"]
-            cm = _get(worker, "configmaps", ref.get("name", ""))
-            if cm is None:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f'configmap "{ref.get("name")}" not found')
-            for k, v in _data_of(cm, False).items():
-                user[prefix + k] = v
-        elif "secretRef" in src:
-            ref = src["secretRef"]
-            sec = _get(worker, "secrets", ref.get("name", ""))
-            if sec is None:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f'secret "{ref.get("name")}" not found')
-            for k, v in _data_of(sec, True).items():
+        if "configMapRef" in src or "secretRef" in src:
+            secret = "configMapRef" not in src
+            ref = src["secretRef" if secret else "configMapRef"]
+            data = _config_data(worker, secret, ref.get("name"), ref.get("optional"), ConfigError)
+            for k, v in (data or {}).items():
                 user[prefix + k] = v
     ip = worker.sandbox.ip if worker.sandbox else ""
     for e in spec.get("env") or ():
@@ -302,31 +288,17 @@ def container_env(worker, spec: dict, image) -> dict:
             if cname:
                 target = next((c for c in (pod.get("spec") or {}).get("containers") or () if c["name"] == cname), spec)
             user[name] = _resource_value(target, vf["resourceFieldRef"], worker.k.allocatable_of())
-        elif "configMapKeyRef" in vf:
-            ref = vf["configMapKeyRef"]
-            cm = _get(worker, "configmaps", ref.get("name", ""))
-            if cm is None:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f'configmap "{ref.get("name")}" not found')
-            data = _data_of(cm, False)
+        elif "configMapKeyRef" in vf or "secretKeyRef" in vf:
+            secret = "configMapKeyRef" not in vf
+            ref = vf["secretKeyRef" if secret else "configMapKeyRef"]
+            data = _config_data(worker, secret, ref.get("name"), ref.get("optional"), ConfigError)
+            if data is None:
+                continue
             if ref.get("key") not in data:
                 if ref.get("optional"):
                     continue
-                raise ConfigError(f"couldn't find key {ref.get('key')} in ConfigMap {worker.namespace}/{ref.get('name')}")
-            user[name] = data[ref["key"]]
-        elif "secretKeyRef" in vf:
-            ref = vf["secretKeyRef"]
-            sec = _get(worker, "secrets", ref.get("name", ""))
-            if sec is None:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f'secret "{ref.get("name")}" not found')
-            data = _data_of(sec, True)
-            if ref.get("key") not in data:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f"couldn't find key {ref.get('key')} in Secret {worker.namespace}/{ref.get('name')}")
+                kind = "Secret" if secret else "ConfigMap"
+                raise ConfigError(f"couldn't find key {ref.get('key')} in {kind} {worker.namespace}/{ref.get('name')}")
             user[name] = data[ref["key"]]
     env.update(user)
     env.setdefault("HOME", "/root")
