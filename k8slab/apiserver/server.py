@@ -28,7 +28,7 @@ from k8slab.api import errors
 from k8slab.api import validation as api_validation
 from k8slab.api.kinds import Kind, KindRegistry, default_registry
 from k8slab.api.names import random_suffix
-from k8slab.api.objects import clone, get_path
+from k8slab.api.objects import clone
 from k8slab.api.selectors import LabelSelector, parse_field_selector, parse_selector
 from k8slab.apiserver import admission as admission_mod
 from k8slab.apiserver import patch as patch_mod
@@ -398,7 +398,7 @@ class APIServer:
         new["metadata"].setdefault("name", req.name)
         return self._update_object(kind, req, user, new)
 
-    def _update_object(self, kind: Kind, req: Request, user: UserInfo, new: dict, retry_rv: bool = False):
+    def _update_object(self, kind: Kind, req: Request, user: UserInfo, new: dict):
         name = new["metadata"]["name"]
         ns = new["metadata"].get("namespace")
         key = kind.etcd_key(name, ns)
@@ -835,4 +835,4 @@ def _json_patch(obj: dict, ops: list) -> dict:
     return doc
 
 
-__all__ = ["APIServer", "KUBERNETES_VERSION", "Watcher", "get_path"]
+__all__ = ["APIServer", "KUBERNETES_VERSION", "Watcher"]

@@ -258,7 +258,7 @@ class Cluster:
                                                 f'the server doesn\'t have a resource type "{resource}"'))
         ns = namespace if kind.namespaced else None
         if name is not None:
-            return self.admin.get(kind.group_resource, name, ns or "default" if kind.namespaced else None)
+            return self.admin.get(kind.group_resource, name, (ns or "default") if kind.namespaced else None)
         return self.admin.list(kind.group_resource, ns, label_selector=selector)["items"]
 
     def kubectl(self, command: str, *, as_user: str | None = None):

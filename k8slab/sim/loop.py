@@ -110,9 +110,6 @@ class Event:
         """Make the event a no-op (it stays in the heap but will be skipped)."""
         self.cancelled = True
 
-    def __lt__(self, other: Event) -> bool:
-        return (self.time, self.seq) < (other.time, other.seq)
-
     def describe(self) -> str:
         what = self.what() if callable(self.what) else self.what
         return f"{self.who}: {what}"
