@@ -270,3 +270,22 @@ def test_components_share_stored_objects_and_the_check_catches_in_place_changes(
     assert api.etcd.changed_in_place() == ["/registry/pods/default/a"]
     stored["metadata"]["labels"].pop("x")  # undo, so the suite-wide check stays green
     assert api.etcd.changed_in_place() == []
+
+
+def test_deployment_status_update_keeps_annotations_but_not_labels_or_spec(api):
+    c = api.client("deployment-controller")
+    d = c.create(deployment())
+    d["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "1"}
+    d["metadata"]["labels"] = {"sneaky": "yes"}
+    d["spec"]["replicas"] = 9
+    d["status"] = {"observedGeneration": 1}
+    stored = c.update_status(d)
+    assert stored["metadata"]["annotations"] == {"deployment.kubernetes.io/revision": "1"}
+    assert "labels" not in stored["metadata"]
+    assert stored["spec"]["replicas"] == 1
+    assert stored["status"] == {"observedGeneration": 1}
+    # other kinds' status updates change nothing but status
+    p = c.create(pod("a"))
+    p["metadata"]["annotations"] = {"x": "y"}
+    p["status"] = {"phase": "Running"}
+    assert "annotations" not in c.update_status(p)["metadata"]

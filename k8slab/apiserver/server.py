@@ -414,10 +414,18 @@ class APIServer:
         om = old["metadata"]
         if sub == "status":
             status = new.get("status")
+            body_meta = new["metadata"]
             # stored objects are never changed in place, so the new version may share the old
             # one's unchanged parts (only metadata, which gets a new resourceVersion, is copied)
             new = dict(old)
             new["metadata"] = dict(old["metadata"])
+            if kind.kind == "Deployment":
+                # the Deployment status strategy resets only spec and labels: the controller
+                # records the rollout revision annotation in the same PUT as the status
+                if body_meta.get("annotations"):
+                    new["metadata"]["annotations"] = body_meta["annotations"]
+                else:
+                    new["metadata"].pop("annotations", None)
             if status is not None:
                 new["status"] = status
             else:

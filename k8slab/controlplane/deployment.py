@@ -418,17 +418,10 @@ class DeploymentController(RolloutStrategies, Controller):
     def update_deployment_status(self, d: dict) -> dict:
         """PUT deployments/status with ``d`` (as the real controller, with the resourceVersion it read).
 
-        The revision annotation travels with it: the real API server's status
-        strategy keeps metadata changes of a Deployment. If ours dropped it, the
-        annotation is patched on separately.
+        The revision annotation travels with it: the API server's Deployment status
+        strategy keeps annotation changes.
         """
-        updated = self.client.update_status(d)
-        want = annotations_of(d).get(REVISION)
-        if want is not None and annotations_of(updated).get(REVISION) != want:
-            m = d["metadata"]
-            self.client.patch("deployments", m["name"], {"metadata": {"annotations": {REVISION: want}}},
-                              m.get("namespace"))
-        return updated
+        return self.client.update_status(d)
 
     # -- scaling ------------------------------------------------------------------------------------
     def scale(self, d: dict, new_rs: dict | None, old_rss: list[dict]) -> None:
