@@ -57,13 +57,19 @@ def test_node_view_shows_its_pods(cluster):
     cluster.apply(nginx_deployment(3))
     cluster.run()
     view = cluster.node("worker-1")
-    assert repr(view) == "Node(worker-1, Ready, 1 pod)"
-    assert [p["spec"]["nodeName"] for p in view.pods] == ["worker-1"]
+    names = sorted(p["metadata"]["name"] for p in view.pods)
+    # one nginx replica, the node's kube-proxy, and one of the two CoreDNS replicas
+    assert [n.split("-")[0] for n in names] == ["coredns", "kube", "web"]
+    assert "kube-proxy-worker-1" in names
+    assert repr(view) == "Node(worker-1, Ready, 3 pods)"
+    assert {p["spec"]["nodeName"] for p in view.pods} == {"worker-1"}
 
 
 def test_cluster_repr_and_step():
     c = k8slab.Cluster(workers=2, seed=0)
-    assert repr(c) == "Cluster(3 nodes, 4 pods, t=0.4s)"
+    # 4 control-plane pods, a kube-proxy per node, 2 CoreDNS replicas (Ready after their first
+    # readiness probe succeeds, 10 s in)
+    assert repr(c) == "Cluster(3 nodes, 9 pods, t=10.5s)"
     c.apply(nginx_deployment(1))
     ev = c.step()
     assert repr(ev).startswith("Event(t=")

@@ -12,5 +12,5 @@ def test_readme_first_taste_runs(capsys):
     exec(compile(code, "README.md", "exec"), namespace)
     c = namespace["c"]
     out = capsys.readouterr().out
-    assert "web-766486c5b6-qll4r" in out and "Running" in out
+    assert "web-766486c5b6-4g6q5" in out and "Running" in out
     assert c.now > 340  # the failed node was noticed and its pod moved

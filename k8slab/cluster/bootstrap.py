@@ -69,3 +69,145 @@ def control_plane_static_pods(node_ip: str) -> list[dict]:
             }
         )
     return pods
+
+
+# -- networking add-ons: what kubeadm installs after the control plane ---------------------------
+
+KUBE_PROXY_IMAGE = f"registry.k8s.io/kube-proxy:{KUBERNETES_VERSION}"
+COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.11.1"
+
+#: kubeadm's Corefile: the ``kubernetes`` plugin answers for the cluster domain, the rest is forwarded.
+COREFILE = """\
+.:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+"""
+
+
+def kube_proxy_static_pod(node_name: str) -> dict:
+    """kube-proxy as a static pod of ``node_name`` (its mirror pod is ``kube-proxy-<node>``).
+
+    kubeadm runs kube-proxy as a DaemonSet; one static pod per node is the same
+    picture (one kube-proxy on every node, on the host network) without needing
+    the DaemonSet controller at boot.
+    """
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "kube-proxy", "namespace": "kube-system", "labels": {"k8s-app": "kube-proxy"}},
+        "spec": {
+            "containers": [{
+                "name": "kube-proxy",
+                "image": KUBE_PROXY_IMAGE,
+                "command": ["/usr/local/bin/kube-proxy", "--config=/var/lib/kube-proxy/config.conf",
+                            f"--hostname-override={node_name}"],
+                "securityContext": {"privileged": True},
+            }],
+            "hostNetwork": True,
+            "priorityClassName": "system-node-critical",
+            "priority": 2000001000,
+            "tolerations": [{"operator": "Exists"}],
+        },
+    }
+
+
+def kubernetes_service_objects(apiserver_ip: str) -> list[dict]:
+    """The ``default/kubernetes`` Service (10.96.0.1) and the endpoints the API server keeps for it."""
+    labels = {"component": "apiserver", "provider": "kubernetes"}
+    port = {"name": "https", "port": 6443, "protocol": "TCP"}
+    return [
+        {"apiVersion": "v1", "kind": "Service",
+         "metadata": {"name": "kubernetes", "namespace": "default", "labels": labels},
+         "spec": {"clusterIP": "10.96.0.1", "type": "ClusterIP", "sessionAffinity": "None",
+                  "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}},
+        {"apiVersion": "v1", "kind": "Endpoints",
+         "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+         "subsets": [{"addresses": [{"ip": apiserver_ip}], "ports": [port]}]},
+        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+         "metadata": {"name": "kubernetes", "namespace": "default",
+                      "labels": {"kubernetes.io/service-name": "kubernetes"}},
+         "addressType": "IPv4",
+         "endpoints": [{"addresses": [apiserver_ip], "conditions": {"ready": True, "serving": True,
+                                                                   "terminating": False}}],
+         "ports": [port]},
+    ]
+
+
+def coredns_objects(replicas: int = 2) -> list[dict]:
+    """CoreDNS as kubeadm installs it: ServiceAccount, Corefile ConfigMap, Deployment, ``kube-dns`` Service."""
+    labels = {"k8s-app": "kube-dns"}
+    meta = {"namespace": "kube-system"}
+    probe = {"timeoutSeconds": 5, "successThreshold": 1}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "coredns", **meta}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "coredns", **meta},
+         "data": {"Corefile": COREFILE}},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": "coredns", **meta, "labels": dict(labels)},
+         "spec": {
+             "replicas": replicas,
+             "selector": {"matchLabels": dict(labels)},
+             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+             "template": {
+                 "metadata": {"labels": dict(labels)},
+                 "spec": {
+                     "priorityClassName": "system-cluster-critical",
+                     "serviceAccountName": "coredns",
+                     "dnsPolicy": "Default",
+                     "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"},
+                                     {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}],
+                     "nodeSelector": {"kubernetes.io/os": "linux"},
+                     "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
+                         "weight": 100,
+                         "podAffinityTerm": {
+                             "labelSelector": {"matchExpressions": [
+                                 {"key": "k8s-app", "operator": "In", "values": ["kube-dns"]}]},
+                             "topologyKey": "kubernetes.io/hostname"}}]}},
+                     "containers": [{
+                         "name": "coredns",
+                         "image": COREDNS_IMAGE,
+                         "args": ["-conf", "/etc/coredns/Corefile"],
+                         "resources": {"limits": {"memory": "170Mi"},
+                                       "requests": {"cpu": "100m", "memory": "70Mi"}},
+                         "volumeMounts": [{"name": "config-volume", "mountPath": "/etc/coredns",
+                                           "readOnly": True}],
+                         "ports": [{"name": "dns", "containerPort": 53, "protocol": "UDP"},
+                                   {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+                                   {"name": "metrics", "containerPort": 9153, "protocol": "TCP"}],
+                         "livenessProbe": {"httpGet": {"path": "/health", "port": 8080, "scheme": "HTTP"},
+                                           "initialDelaySeconds": 60, "failureThreshold": 5, **probe},
+                         "readinessProbe": {"httpGet": {"path": "/ready", "port": 8181, "scheme": "HTTP"},
+                                            "failureThreshold": 3, **probe},
+                     }],
+                     "volumes": [{"name": "config-volume",
+                                  "configMap": {"name": "coredns",
+                                                "items": [{"key": "Corefile", "path": "Corefile"}]}}],
+                 },
+             },
+         }},
+        {"apiVersion": "v1", "kind": "Service",
+         "metadata": {"name": "kube-dns", **meta,
+                      "labels": {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
+                                 "kubernetes.io/name": "CoreDNS"}},
+         "spec": {"clusterIP": "10.96.0.10", "selector": dict(labels),
+                  "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                            {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+                            {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}]}},
+    ]

@@ -7,7 +7,7 @@ Example
 >>> import k8slab
 >>> c = k8slab.Cluster(workers=2, seed=0)
 >>> c
-Cluster(3 nodes, 4 pods, t=0.4s)
+Cluster(3 nodes, 9 pods, t=10.5s)
 >>> c.apply('''
 ... apiVersion: apps/v1
 ... kind: Deployment
@@ -36,14 +36,25 @@ from k8slab.api.manifest import load_manifests
 from k8slab.api.objects import clone
 from k8slab.api.validation import validate_manifest
 from k8slab.apiserver import patch as patch_mod
+from k8slab.apiserver import services as service_registry
 from k8slab.apiserver.request import UserInfo
 from k8slab.apiserver.server import APIServer
-from k8slab.cluster.bootstrap import SYSTEM_NAMESPACES, control_plane_static_pods, node_internal_ip
+from k8slab.cluster.bootstrap import (
+    SYSTEM_NAMESPACES,
+    control_plane_static_pods,
+    coredns_objects,
+    kube_proxy_static_pod,
+    kubernetes_service_objects,
+    node_internal_ip,
+)
+from k8slab.cluster.dataplane import DataPlane
+from k8slab.controlplane.cloud import CloudControllerManager
 from k8slab.controlplane.manager import ControllerManager
 from k8slab.controlplane.registry import DEFAULT_CONTROLLERS
 from k8slab.controlplane.scheduler import Scheduler
 from k8slab.etcd.store import Etcd
 from k8slab.node.kubelet import Kubelet
+from k8slab.node.kubeproxy import KubeProxy
 from k8slab.sim.loop import EPOCH, EventLoop
 from k8slab.sim.rng import Randomness
 from k8slab.sim.trace import Trace
@@ -93,7 +104,10 @@ class Cluster:
         self.etcd = Etcd()
         self.kinds = default_registry()
         self.api = APIServer(self.etcd, self.loop, self.trace, self.rng, self.kinds)
+        # kube-apiserver's Service registry hands out ClusterIPs and NodePorts
+        self.service_allocator = service_registry.register(self.api)
         self.events_enabled = events
+        self.pod_cidr = pod_cidr
         self.admin = self.api.client("kubectl")
         self.errors: list[str] = []  # failures of components, as "time component: message"
         self.kubelets: dict[str, Kubelet] = {}
@@ -103,10 +117,15 @@ class Cluster:
                                                     events=events)
         # kube-controller-manager --cluster-cidr: each node gets a /24 of it (256 nodes for a /16)
         self.controller_manager.cluster_cidr = pod_cidr
+        # cloud-controller-manager with a fake cloud: LoadBalancer Services get an external IP
+        self.cloud_controller_manager = CloudControllerManager(self.api, self.loop, self.rng, events=events)
         self.scheduler = Scheduler(self.api, self.loop, self.rng, events=events)
+        self.dataplane = DataPlane(self)
         self._add_kubelet("control-plane", control_plane=True)
         self.controller_manager.start()
+        self.cloud_controller_manager.start()
         self.scheduler.start()
+        self.dataplane.coredns.start()
         for i in range(1, workers + 1):
             self._add_kubelet(f"worker-{i}")
         _current = self
@@ -118,6 +137,13 @@ class Cluster:
         # kube-apiserver's system-namespaces controller creates these at start-up.
         for ns in SYSTEM_NAMESPACES:
             self.admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        # the API server's own Service (10.96.0.1), then kubeadm's CoreDNS add-on (kube-dns at 10.96.0.10)
+        apiserver = self.api.client("kube-apiserver")
+        for obj in kubernetes_service_objects(node_internal_ip(0)):
+            apiserver.create(obj)
+        kubeadm = self.api.client("kubeadm")
+        for obj in coredns_objects():
+            kubeadm.create(obj)
 
     def _add_kubelet(self, name: str, *, control_plane: bool = False, cpu: str | None = None,
                      memory: str | None = None, labels: dict | None = None, taints: list | None = None,
@@ -127,12 +153,12 @@ class Cluster:
         index = len(self.kubelets)
         node_labels = dict(labels or {})
         node_taints = list(taints or [])
-        static = []
+        static = [kube_proxy_static_pod(name)]
         if control_plane:
             node_labels.setdefault("node-role.kubernetes.io/control-plane", "")
             node_labels.setdefault("node.kubernetes.io/exclude-from-external-load-balancers", "")
             node_taints.append({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})
-            static = control_plane_static_pods(node_internal_ip(index))
+            static = control_plane_static_pods(node_internal_ip(index)) + static
         kubelet = Kubelet(
             self.api,
             self.loop,
@@ -149,7 +175,12 @@ class Cluster:
             runtime=runtime,
         )
         self.kubelets[name] = kubelet
+        kubelet.dataplane = self.dataplane
         kubelet.start()
+        # the node's kube-proxy (its static pod shows it; this is what it does)
+        kubelet.proxy = KubeProxy(self.api, self.loop, self.rng, name, kubelet.internal_ip,
+                                  cluster_cidr=self.pod_cidr)
+        kubelet.proxy.start()
         return kubelet
 
     def _component_error(self, event, exc: Exception) -> None:
@@ -179,6 +210,7 @@ class Cluster:
         notices only when the node's lease expires (40 s), then evicts after 300 s."""
         k = self._kubelet(name)
         k.stop()
+        k.proxy.stop()  # its rules stay in the node's tables, but nobody updates them
         # The node controller will act only after the grace period; keep run() going until then.
         grace = self.controller_manager.controllers["node-lifecycle-controller"].grace_period
         self.loop.extend_horizon(self.loop.now + grace + 10)
@@ -186,13 +218,16 @@ class Cluster:
 
     def recover_node(self, name: str) -> Cluster:
         """Power the node back on: its kubelet restarts, renews its lease and reports Ready."""
-        self._kubelet(name).restart()
+        k = self._kubelet(name)
+        k.restart()
+        k.proxy.start()  # lists everything afresh and rewrites all its rules
         return self
 
     def remove_node(self, name: str) -> Cluster:
         """Take a node away for good: its kubelet stops and its Node object is deleted."""
         k = self._kubelet(name)
         k.stop()
+        k.proxy.stop()
         del self.kubelets[name]
         try:
             self.admin.delete("nodes", name)
@@ -293,6 +328,43 @@ class Cluster:
     def step(self):
         """Run one event (a watch delivery, a reconcile, a heartbeat) and return it."""
         return self.loop.step()
+
+    # -- the network -----------------------------------------------------------------------------
+    def curl(self, url: str, *, from_pod: str | None = None, from_node: str | None = None,
+             from_outside: bool = False, namespace: str = "default", headers: dict | None = None):
+        """Send one HTTP GET and follow it hop by hop: DNS, the node's iptables rules, routing, the pod.
+
+        Say where it starts: ``from_pod="client"`` (a running pod, in ``namespace``),
+        ``from_node="worker-1"`` (a process on the node) or ``from_outside=True`` (a client
+        outside the cluster, which can reach node IPs and load-balancer IPs only).
+        Returns a :class:`~k8slab.network.request.Response` (``.status``, ``.body``, ``.pod``,
+        ``.hops``; ``.error`` holds curl's message when no answer came). Takes no virtual time.
+        """
+        src = self.dataplane.source(from_pod=from_pod, from_node=from_node, from_outside=from_outside,
+                                    namespace=namespace)
+        return self.dataplane.request(url, src, headers=headers)
+
+    def traffic(self, service: str, requests: int = 1000, *, from_pod: str | None = None,
+                from_node: str | None = None, namespace: str = "default", port: int | str | None = None,
+                path: str = "/"):
+        """Send ``requests`` requests to a Service's ClusterIP and count them per backend pod.
+
+        Each request walks the source node's rules like :meth:`curl` (kube-proxy's random
+        choice, seeded), so the spread is what iptables mode gives. Without ``from_pod`` /
+        ``from_node`` the requests start on the first worker node.
+        """
+        if from_pod is None and from_node is None:
+            from_node = next((n for n in self.kubelets if n != "control-plane" and self.kubelets[n].running),
+                             "control-plane")
+        src = self.dataplane.source(from_pod=from_pod, from_node=from_node, namespace=namespace)
+        return self.dataplane.traffic(service, requests, src, namespace=namespace, port=port, path=path)
+
+    @property
+    def dns(self):
+        """Cluster DNS: ``c.dns.resolve("web", from_pod="client")`` answers as that pod's resolver would."""
+        from k8slab.cluster.dataplane import DNSView
+
+        return DNSView(self)
 
     # -- views ---------------------------------------------------------------------------------
     def node(self, name: str):

@@ -1,6 +1,7 @@
 """The controllers kube-controller-manager runs by default in k8slab."""
 
 from k8slab.controlplane.deployment import DeploymentController
+from k8slab.controlplane.endpointslice import EndpointsController, EndpointSliceController
 from k8slab.controlplane.garbagecollector import GarbageCollector
 from k8slab.controlplane.nodeipam import NodeIpamController
 from k8slab.controlplane.nodelifecycle import NodeLifecycleController
@@ -14,4 +15,6 @@ DEFAULT_CONTROLLERS = [
     NodeIpamController,
     NodeLifecycleController,
     PodGCController,
+    EndpointSliceController,
+    EndpointsController,
 ]

@@ -48,7 +48,7 @@ Example
 >>> import k8slab
 >>> c = k8slab.Cluster(workers=1, seed=0)
 >>> c.node("worker-1")
-Node(worker-1, Ready, 0 pods)
+Node(worker-1, Ready, 2 pods)
 """
 
 from __future__ import annotations

@@ -46,7 +46,29 @@ class ProbeWorker:
 
     def start(self, at: float) -> None:
         self.first = at + self.delay
-        self._schedule(self.first, foreground=True)
+        if self.kind == "liveness":
+            self._plan_first()
+        else:
+            self._schedule(self.first, foreground=True)
+
+    def _plan_first(self) -> None:
+        """A liveness probe starts out Success: a first attempt that will still pass changes
+        nothing, so it must not keep run() going (CoreDNS's waits 60 s). Look ahead as far as
+        the program's future is known; decide once the answer at the first attempt is."""
+        self.event = None
+        k = self.prober.w.k
+        c = self.prober.st.current
+        if c is None or not c.running:
+            return
+        ok, _message, stable_until = self.prober.evaluate(self.probe)
+        if stable_until >= self.first:
+            self._schedule(self.first, foreground=not ok)
+        elif stable_until > k.loop.now:
+            self.stop()
+            self.event = k.later(stable_until - k.loop.now, self._plan_first, background=True,
+                                 what=f"liveness probe {self.prober.w.ref}/{self.prober.st.name}: look ahead")
+        else:
+            self._schedule(self.first, foreground=True)
 
     def stop(self) -> None:
         k = self.prober.w.k
@@ -125,6 +147,17 @@ class Prober:
         for pw in (self.startup, self.readiness, self.liveness):
             if pw is not None:
                 pw.stop()
+
+    def wake(self) -> None:
+        """Something outside the program changed the container (``kubectl exec``): the next
+        periodic attempt of each probe must look again rather than trust the earlier look-ahead."""
+        now = self.w.k.loop.now
+        for pw in (self.startup, self.readiness, self.liveness):
+            if pw is None or pw.first is None or (pw is self.startup and self.st.started):
+                continue
+            when = pw.first if now <= pw.first else pw.first + math.ceil((now - pw.first) / pw.period - 1e-9) * pw.period
+            if pw.event is None or pw.event.time > when or pw.event.background:
+                pw._schedule(when, foreground=True)
 
     def result_changed(self, pw: ProbeWorker) -> None:
         st = self.st

@@ -360,6 +360,7 @@ class Process:
         self.blocked = False
         self.world_steps = 0
         self.listen: dict[int, tuple[float, str, dict]] = {}
+        self.announced: set[tuple[int, float]] = set()  # listen times the runtime made events of
         self.follow = None
         self.dropped = 0
 

@@ -373,6 +373,9 @@ class ContainerRuntime:
         self._schedule_process(c)
         return c
 
+    def _listening(self, c: Container) -> None:
+        """Nothing to do: the program's port is open from now on (see :meth:`_schedule_process`)."""
+
     def _task_word(self) -> str:
         return {"containerd": "containerd task", "docker": "docker container", "cri-o": "cri-o container"}[self.name]
 
@@ -386,6 +389,12 @@ class ContainerRuntime:
         p = c.process
         now = self.loop.now
         status = p.advance(now + LOOKAHEAD, now)
+        # a server opens its port a little after it starts: make that moment an event, so run()
+        # does not stop between "Running" and "accepts connections"
+        for port, (t, _proto, _opts) in sorted(p.listen.items()):
+            if t > now and (port, t) not in p.announced:
+                p.announced.add((port, t))
+                self._later(t - now, self._listening, c, what=f"container {self._ref(c)} listens on port {port}")
         if status == "exited":
             long_running = p.exit_time - p.start > LOOKAHEAD
             self._later(max(0.0, p.exit_time - now), self._program_exit, c,

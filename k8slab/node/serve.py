@@ -146,5 +146,9 @@ def serve_request(k, req, pod: dict):
                     f"{e}: unknown") from None
             return ExecResult("", f"OCI runtime exec failed: exec failed: unable to start container process: {e}: "
                                   "unknown\n", 126)
+        # the command may have changed files a probe looks at (in this container or a shared volume)
+        for other in w.by_name.values():
+            if getattr(other, "prober", None) is not None:
+                other.prober.wake()
         return ExecResult(out, err, code)
     raise errors.BadRequest(f"the kubelet does not serve {req.subresource}")

@@ -10,9 +10,9 @@ Example
 >>> c = k8slab.Cluster(workers=1, seed=0)
 >>> n = c.node("control-plane")
 >>> n
-Node(control-plane, Ready, 4 pods)
+Node(control-plane, Ready, 6 pods)
 >>> sorted(ctr["name"] for ctr in n.containers)[:2]
-['etcd', 'kube-apiserver']
+['coredns', 'etcd']
 """
 
 from __future__ import annotations
