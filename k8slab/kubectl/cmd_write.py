@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from k8slab.api.errors import ApiError
+from k8slab.kubectl.cmd_expose import dry_run_strategy
 from k8slab.kubectl.command import KubectlError, Output, first_positional
 from k8slab.kubectl.flags import Flag
 from k8slab.kubectl.resources import fetch, parse_request
@@ -106,9 +107,7 @@ def _create_deployment(kubectl, args: list[str], out: Output) -> None:
     if len(images) > 1 and command:
         raise KubectlError("cannot specify multiple --image options and command")
     obj = deployment_object(positional[0], images, flags.get("replicas", 1), flags.get("port", -1), command)
-    dry = flags.get("dry-run")
-    if dry not in (None, "none", "client", "server"):
-        raise KubectlError(f'Invalid dry-run value ({dry}). Must be "none", "server", or "client".')
+    dry = dry_run_strategy(flags)
     if dry == "client":
         from k8slab.kubectl.printers import encode
 
@@ -118,7 +117,9 @@ def _create_deployment(kubectl, args: list[str], out: Output) -> None:
         else:
             out.print(f"deployment.apps/{positional[0]} created (dry run)")
         return
-    created = kubectl.client.create(obj, namespace=kubectl.namespace(flags))
+    # only a server dry run adds the option (the request is otherwise the plain create)
+    extra = {"dry_run": True} if dry == "server" else {}
+    created = kubectl.client.create(obj, namespace=kubectl.namespace(flags), **extra)
     out.print(f"deployment.apps/{created['metadata']['name']} created" + (" (server dry run)" if dry == "server" else ""))
 
 

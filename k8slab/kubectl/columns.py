@@ -43,6 +43,8 @@ class Column:
 class TableDef:
     columns: tuple[Column, ...]
     row: Callable[[dict, datetime], list[str]]
+    #: The row for ``-o wide`` when it differs in more than its extra columns (uncut addresses).
+    wide_row: Callable[[dict, datetime], list[str]] | None = None
 
 
 def _cols(*specs: str) -> tuple[Column, ...]:
@@ -78,7 +80,10 @@ _TABLES: dict[tuple[str, str], TableDef] = {
         _cols("LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT*", "SOURCE*", "MESSAGE", "FIRST SEEN*", "COUNT*", "NAME*"),
         cluster.event_row,
     ),
-    ("", "Service"): TableDef(_cols("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR*"), network.service_row),
+    ("", "Service"): TableDef(
+        _cols("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR*"), network.service_row,
+        network.service_row_wide,
+    ),
     ("", "Endpoints"): TableDef(_cols("NAME", "ENDPOINTS", "AGE"), network.endpoints_row),
     ("", "ConfigMap"): TableDef(
         _cols("NAME", "DATA", "AGE"),
@@ -125,10 +130,11 @@ _TABLES: dict[tuple[str, str], TableDef] = {
     ),
     ("coordination.k8s.io", "Lease"): TableDef(_cols("NAME", "HOLDER", "AGE"), cluster.lease_row),
     ("discovery.k8s.io", "EndpointSlice"): TableDef(_cols("NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"), network.endpointslice_row),
-    ("networking.k8s.io", "Ingress"): TableDef(_cols("NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"), network.ingress_row),
+    ("networking.k8s.io", "Ingress"): TableDef(
+        _cols("NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"), network.ingress_row, network.ingress_row_wide
+    ),
     ("networking.k8s.io", "IngressClass"): TableDef(
-        _cols("NAME", "CONTROLLER", "PARAMETERS", "AGE"),
-        lambda o, now: [name(o), (o.get("spec") or {}).get("controller", ""), "<none>", age_of(o, now)],
+        _cols("NAME", "CONTROLLER", "PARAMETERS", "AGE"), network.ingress_class_row
     ),
     ("storage.k8s.io", "StorageClass"): TableDef(
         _cols("NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"), cluster.storageclass_row

@@ -206,7 +206,7 @@ class Kubectl:
         return KubectlResult("".join(out.out), "".join(out.err), 1 if out.failed else 0, exception, "".join(out.both))
 
     def _dispatch(self, args: list[str], out: Output, input: str | None) -> None:
-        from k8slab.kubectl import cmd_describe, cmd_get, cmd_logs, cmd_node, cmd_write
+        from k8slab.kubectl import cmd_describe, cmd_expose, cmd_get, cmd_logs, cmd_node, cmd_write
 
         verbs = {
             "get": cmd_get.get,
@@ -214,6 +214,7 @@ class Kubectl:
             "api-resources": cmd_get.api_resources,
             "version": cmd_get.version,
             "create": cmd_write.create,
+            "expose": cmd_expose.expose,
             "apply": cmd_write.apply,
             "delete": cmd_write.delete,
             "scale": cmd_write.scale,
@@ -288,6 +289,6 @@ def usage_text() -> str:
     return (
         "kubectl controls the Kubernetes cluster manager (here: k8slab's simulated cluster).\n\n"
         "Commands available in-process:\n"
-        "  get, describe, create, apply, delete, scale, logs, rollout status|restart,\n"
+        "  get, describe, create, expose, apply, delete, scale, logs, rollout status|restart,\n"
         "  cordon, uncordon, drain, api-resources, version\n"
     )

@@ -7,7 +7,7 @@ Kinds without a describer of their own get the generic one, which walks the
 object's fields.
 
 The per-kind describers live beside this module: :mod:`describe_pod`,
-:mod:`describe_node`, :mod:`describe_workloads`.
+:mod:`describe_node`, :mod:`describe_workloads`, :mod:`describe_network`.
 
 Example
 -------
@@ -174,7 +174,7 @@ def describe_events(w: Writer, ctx: Context, events: list[dict]) -> None:
         w.write(1, f"{e.get('type', '')}\t{e.get('reason', '')}\t{interval}\t{source}\t{(e.get('message') or '').strip()}\n")
 
 
-# -- namespace, service, generic ----------------------------------------------------------
+# -- namespace, generic ----------------------------------------------------------
 
 
 def describe_namespace(ns: dict, ctx: Context) -> str:
@@ -212,69 +212,6 @@ def describe_namespace(ns: dict, ctx: Context) -> str:
                     cells = [str((item.get(f) or {}).get(r, "-")) for f in ("min", "max", "defaultRequest", "default", "maxLimitRequestRatio")]
                     w.write(0, f" {item.get('type', '')}\t{r}\t" + "\t".join(cells) + "\n")
     return w.text()
-
-
-def describe_service(svc: dict, ctx: Context) -> str:
-    from k8slab.kubectl.selectors import format_labels
-
-    w = Writer()
-    meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
-    w.write(0, f"Selector:\t{format_labels(spec.get('selector'))}\n")
-    w.write(0, f"Type:\t{spec.get('type', 'ClusterIP')}\n")
-    if spec.get("ipFamilyPolicy"):
-        w.write(0, f"IP Family Policy:\t{spec['ipFamilyPolicy']}\n")
-    w.write(0, f"IP Families:\t{','.join(spec.get('ipFamilies') or []) or '<none>'}\n")
-    w.write(0, f"IP:\t{spec.get('clusterIP', '')}\n")
-    w.write(0, f"IPs:\t{','.join(spec.get('clusterIPs') or []) or '<none>'}\n")
-    if spec.get("externalIPs"):
-        w.write(0, f"External IPs:\t{','.join(spec['externalIPs'])}\n")
-    if spec.get("loadBalancerIP"):
-        w.write(0, f"Desired LoadBalancer IP:\t{spec['loadBalancerIP']}\n")
-    if spec.get("externalName"):
-        w.write(0, f"External Name:\t{spec['externalName']}\n")
-    ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-    if ingress:
-        w.write(0, f"LoadBalancer Ingress:\t{', '.join(i.get('ip') or i.get('hostname', '') for i in ingress)}\n")
-    slices = ctx.list("endpointslices", meta.get("namespace"), label_selector=f"kubernetes.io/service-name={meta.get('name')}")
-    for p in spec.get("ports") or []:
-        pname = p.get("name") or "<unset>"
-        proto = p.get("protocol", "TCP")
-        w.write(0, f"Port:\t{pname}\t{p.get('port')}/{proto}\n")
-        w.write(0, f"TargetPort:\t{p.get('targetPort', p.get('port'))}/{proto}\n")
-        if p.get("nodePort"):
-            w.write(0, f"NodePort:\t{pname}\t{p['nodePort']}/{proto}\n")
-        w.write(0, f"Endpoints:\t{_slice_endpoints(slices, p.get('name') or '')}\n")
-    w.write(0, f"Session Affinity:\t{spec.get('sessionAffinity', 'None')}\n")
-    if spec.get("externalTrafficPolicy"):
-        w.write(0, f"External Traffic Policy:\t{spec['externalTrafficPolicy']}\n")
-    if spec.get("internalTrafficPolicy"):
-        w.write(0, f"Internal Traffic Policy:\t{spec['internalTrafficPolicy']}\n")
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, svc))
-    return w.text()
-
-
-def _slice_endpoints(slices: list[dict], port_name: str) -> str:
-    if not slices:
-        return "<none>"
-    items, count = [], 0
-    for s in slices:
-        for port in s.get("ports") or []:
-            if (port.get("name") or "") != port_name:
-                continue
-            for ep in s.get("endpoints") or []:
-                ready = (ep.get("conditions") or {}).get("ready")
-                if ready is False:
-                    continue
-                if len(items) < 3:
-                    items.append(f"{(ep.get('addresses') or [''])[0]}:{port.get('port')}")
-                count += 1
-    text = ",".join(items)
-    return f"{text} + {count - 3} more..." if count > 3 else text
 
 
 def _smart_label(field: str) -> str:
@@ -336,7 +273,7 @@ def describe_generic(obj: dict, ctx: Context) -> str:
 
 def describe(obj: dict, ctx: Context) -> str:
     """The ``kubectl describe`` text of one object, chosen by its kind."""
-    from k8slab.kubectl import describe_node, describe_pod, describe_workloads
+    from k8slab.kubectl import describe_network, describe_node, describe_pod, describe_workloads
 
     api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
     group = api_version.rpartition("/")[0] if "/" in api_version else ""
@@ -344,7 +281,11 @@ def describe(obj: dict, ctx: Context) -> str:
         ("", "Pod"): describe_pod.describe_pod,
         ("", "Node"): describe_node.describe_node,
         ("", "Namespace"): describe_namespace,
-        ("", "Service"): describe_service,
+        ("", "Service"): describe_network.describe_service,
+        ("", "Endpoints"): describe_network.describe_endpoints,
+        ("discovery.k8s.io", "EndpointSlice"): describe_network.describe_endpointslice,
+        ("networking.k8s.io", "Ingress"): describe_network.describe_ingress,
+        ("networking.k8s.io", "IngressClass"): describe_network.describe_ingress_class,
         ("apps", "Deployment"): describe_workloads.describe_deployment,
         ("apps", "ReplicaSet"): describe_workloads.describe_replicaset,
     }

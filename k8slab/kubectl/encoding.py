@@ -35,9 +35,14 @@ import re
 # -- JSON ---------------------------------------------------------------------------
 
 
-def to_json(obj) -> str:
-    """``json.MarshalIndent(obj, "", "    ")`` plus the newline kubectl adds."""
-    text = json.dumps(_json_ready(obj), indent=4, sort_keys=True, ensure_ascii=False)
+def to_json(obj, *, sort_keys: bool = True) -> str:
+    """``json.MarshalIndent(obj, "", "    ")`` plus the newline kubectl adds.
+
+    Objects read from the API server print with sorted keys (Go marshals them as maps);
+    an object kubectl built itself (``--dry-run=client``) is a Go struct and prints in
+    its fields' order: pass it in that order with ``sort_keys=False``.
+    """
+    text = json.dumps(_json_ready(obj), indent=4, sort_keys=sort_keys, ensure_ascii=False)
     for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
     return text + "\n"

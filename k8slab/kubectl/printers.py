@@ -62,8 +62,9 @@ def table_rows(kind, objects: list[dict], now: datetime, opts: PrintOptions) -> 
     if opts.show_labels:
         header.append("LABELS")
     rows = [] if opts.no_headers else [header]
+    row_of = tdef.wide_row if wide and tdef.wide_row is not None else tdef.row
     for obj in objects:
-        cells = tdef.row(obj, now)
+        cells = row_of(obj, now)
         meta = obj.get("metadata") or {}
         row = []
         for i in shown:
