@@ -83,7 +83,12 @@ class LookupResult:
     def addresses(self) -> list[str]:
         return [a.data for a in self.answers if a.type == "A"]
 
+    def __repr__(self) -> str:  # a notebook shows what dig would print
+        return str(self)
+
     def __str__(self) -> str:
+        if self.rcode == "TIMEOUT":
+            return ";; connection timed out; no servers could be reached"
         lines = [f";; {q}\t{rc}" for q, rc in self.queries]
         lines += [str(a) for a in self.answers]
         return "\n".join(lines)

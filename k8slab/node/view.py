@@ -17,6 +17,8 @@ Node(control-plane, Ready, 6 pods)
 
 from __future__ import annotations
 
+from k8slab.api.text import Text
+
 
 def human_duration(seconds: float) -> str:
     """How crictl (go-units ``HumanDuration``) says how long ago: ``About a minute``, ``5 seconds``.
@@ -121,7 +123,7 @@ class NodeView:
         proxy = self.kubelet.proxy
         if proxy is None:
             raise RuntimeError(f"no kube-proxy runs on node {self.name}")
-        return proxy.iptables(*args, **kwargs)
+        return Text(proxy.iptables(*args, **kwargs))
 
     def __repr__(self) -> str:
         status = "Ready" if self.kubelet.running else "NotReady"
