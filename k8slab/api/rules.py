@@ -26,6 +26,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from k8slab.api import cron
 from k8slab.api.errors import field_cause
 from k8slab.api.field_errors import (
     GoLiteral,
@@ -216,6 +217,30 @@ def _job_spec(spec: Any, path: str, causes: list) -> None:
         causes.append(not_supported(where, restart, ["OnFailure", "Never"]))
 
 
+def _cronjob(obj: Mapping, old: Mapping | None, causes: list) -> None:
+    """CronJob rules in the API server's order: schedule, deadline, policy, job template, limits, zone."""
+    spec = dict_field(obj, "spec", "spec", causes) or {}
+    schedule = str_field(spec, "schedule", "spec.schedule", causes)
+    time_zone = spec.get("timeZone") if isinstance(spec.get("timeZone"), str) else None
+    if not schedule:
+        causes.append(required("spec.schedule"))
+    else:
+        old_schedule = ((old or {}).get("spec") or {}).get("schedule") or ""
+        for message in cron.schedule_errors(schedule, time_zone,
+                                            allow_tz_in_schedule="TZ" in str(old_schedule)):
+            causes.append(invalid("spec.schedule", schedule, message))
+    check_nonnegative(spec, "startingDeadlineSeconds", "spec.startingDeadlineSeconds", causes)
+    policy = spec.get("concurrencyPolicy")
+    if policy is not None and policy not in ("Allow", "Forbid", "Replace"):
+        causes.append(not_supported("spec.concurrencyPolicy", policy, ["Allow", "Forbid", "Replace"]))
+    job_template = dict_field(spec, "jobTemplate", "spec.jobTemplate", causes) or {}
+    _job_spec(job_template.get("spec"), "spec.jobTemplate.spec", causes)
+    for key in ("successfulJobsHistoryLimit", "failedJobsHistoryLimit"):
+        check_nonnegative(spec, key, f"spec.{key}", causes)
+    for message in cron.time_zone_errors(time_zone):
+        causes.append(invalid("spec.timeZone", time_zone, message))
+
+
 def _service(obj: Mapping, causes: list) -> None:
     spec = dict_field(obj, "spec", "spec", causes) or {}
     stype = str_field(spec, "type", "spec.type", causes) or "ClusterIP"
@@ -345,6 +370,17 @@ def _update_causes(obj: Mapping, old: Mapping, kind: str, causes: list) -> None:
                     "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
                 )
             )
+    if kind == "Job":
+        # the selector, completion mode and (unless suspended) the pod template are fixed at creation
+        if spec.get("selector") != old_spec.get("selector"):
+            causes.append(invalid("spec.selector", go_label_selector(spec.get("selector")), "field is immutable"))
+        if spec.get("completionMode") != old_spec.get("completionMode"):
+            causes.append(invalid("spec.completionMode", spec.get("completionMode"), "field is immutable"))
+        if spec.get("template") != old_spec.get("template") and not (spec.get("suspend") and old_spec.get("suspend")):
+            causes.append(invalid("spec.template", "core.PodTemplateSpec{...}", "field is immutable"))
+        if (spec.get("completionMode") or "NonIndexed") == "NonIndexed" and \
+                spec.get("completions") != old_spec.get("completions"):
+            causes.append(invalid("spec.completions", spec.get("completions"), "field is immutable"))
     if kind == "Pod":
         pod_update(obj, old, causes)
     if kind == "Service":
@@ -392,11 +428,7 @@ def semantic_causes(obj: Mapping, old: Mapping | None = None) -> list[dict]:
     elif kind == "Job":
         _job_spec(obj.get("spec"), "spec", causes)
     elif kind == "CronJob":
-        spec = dict_field(obj, "spec", "spec", causes) or {}
-        if not str_field(spec, "schedule", "spec.schedule", causes):
-            causes.append(required("spec.schedule"))
-        job_template = dict_field(spec, "jobTemplate", "spec.jobTemplate", causes) or {}
-        _job_spec(job_template.get("spec"), "spec.jobTemplate.spec", causes)
+        _cronjob(obj, old, causes)
     elif kind == "PodTemplate":
         pod_template(obj.get("template"), "template", causes)
     elif kind == "Service":

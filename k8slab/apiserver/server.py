@@ -358,12 +358,15 @@ class APIServer:
         if not m.get("name") and m.get("generateName"):
             m["name"] = m["generateName"] + random_suffix(self._name_rng)
         api_defaults.apply_defaults(obj)
-        self._admit_and_validate(kind, req, user, obj, None)
-        # what the server owns in metadata
+        # what the server owns in metadata (set before validation, as the registry's BeforeCreate does:
+        # a Job's generated selector needs the uid)
         for k in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
             m.pop(k, None)
         m["uid"] = self._new_uid()
         m["creationTimestamp"] = timestamp(self.loop.now)
+        if kind.kind == "Job":
+            _generate_job_selector(obj)
+        self._admit_and_validate(kind, req, user, obj, None)
         if kind.kind in _GENERATION_KINDS or kind.group not in _BUILTIN_GROUPS:
             m["generation"] = 1
         _prepare_status_on_create(kind, obj)
@@ -764,12 +767,31 @@ def _order_metadata(obj: dict) -> dict:
     return m
 
 
+def _generate_job_selector(job: dict) -> None:
+    """The Job registry's generateSelector: unless ``spec.manualSelector``, select by the Job's uid."""
+    spec = job.get("spec")
+    if not isinstance(spec, dict) or spec.get("manualSelector"):
+        return
+    m = job["metadata"]
+    uid, name = m["uid"], m.get("name", "")
+    template = spec.get("template")
+    if isinstance(template, dict):
+        labels = template.setdefault("metadata", {}).setdefault("labels", {})
+        if isinstance(labels, dict):
+            for key, value in (("batch.kubernetes.io/controller-uid", uid), ("batch.kubernetes.io/job-name", name),
+                               ("controller-uid", uid), ("job-name", name)):
+                labels.setdefault(key, value)
+    spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+
+
 def _prepare_status_on_create(kind: Kind, obj: dict) -> None:
     if kind.kind == "Pod":
         spec = obj.get("spec") or {}
         obj["status"] = {"phase": "Pending", "qosClass": admission_mod.qos_class(spec)}
     elif kind.kind == "Namespace":
         obj["status"] = {"phase": "Active"}
+    elif kind.kind == "Service":
+        obj["status"] = {"loadBalancer": {}}
     elif "status" in kind.subresources and kind.kind not in ("Node", "PersistentVolume", "PersistentVolumeClaim"):
         obj["status"] = {}
 

@@ -1,8 +1,10 @@
 """The controllers kube-controller-manager runs by default in k8slab."""
 
+from k8slab.controlplane.cronjob import CronJobController
 from k8slab.controlplane.deployment import DeploymentController
 from k8slab.controlplane.endpointslice import EndpointsController, EndpointSliceController
 from k8slab.controlplane.garbagecollector import GarbageCollector
+from k8slab.controlplane.job import JobController, TTLAfterFinishedController
 from k8slab.controlplane.nodeipam import NodeIpamController
 from k8slab.controlplane.nodelifecycle import NodeLifecycleController
 from k8slab.controlplane.podgc import PodGCController
@@ -17,4 +19,7 @@ DEFAULT_CONTROLLERS = [
     PodGCController,
     EndpointSliceController,
     EndpointsController,
+    JobController,
+    CronJobController,
+    TTLAfterFinishedController,
 ]
