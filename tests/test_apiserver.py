@@ -289,3 +289,21 @@ def test_deployment_status_update_keeps_annotations_but_not_labels_or_spec(api):
     p["metadata"]["annotations"] = {"x": "y"}
     p["status"] = {"phase": "Running"}
     assert "annotations" not in c.update_status(p)["metadata"]
+
+
+def test_job_selector_is_generated_from_its_uid():
+    import k8slab
+
+    c = k8slab.Cluster(workers=1, seed=0, boot=False)
+    job = c.admin.create({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi", "namespace": "default"},
+                          "spec": {"template": {"spec": {"restartPolicy": "Never",
+                                                         "containers": [{"name": "pi", "image": "perl:5.34.0"}]}}}})
+    uid = job["metadata"]["uid"]
+    assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    assert job["spec"]["template"]["metadata"]["labels"] == {
+        "batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": "pi",
+        "controller-uid": uid, "job-name": "pi"}
+    # the selector is fixed at creation
+    job["spec"]["selector"] = {"matchLabels": {"job-name": "pi"}}
+    with pytest.raises(errors.Invalid, match="spec.selector: Invalid value: .*field is immutable"):
+        c.admin.update(job)
