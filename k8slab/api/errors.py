@@ -45,7 +45,9 @@ class ApiError(K8sLabError):
 
     def kubectl_message(self) -> str:
         """The line kubectl prints for this error."""
-        reason = self.reason or "InternalError"
+        if not self.reason:  # e.g. etcd's own error passed through: kubectl prints no reason
+            return f"Error from server: {self.message}"
+        reason = self.reason
         if self.code == 422 and reason == "Invalid":
             return f"The {self.message}"
         return f"Error from server ({reason}): {self.message}"

@@ -132,6 +132,7 @@ class APIServer:
         self.kubelet_endpoints: dict[str, object] = {}
         self._watchers: dict[str, list[Watcher]] = {}
         self._node_watchers: dict[str, dict[str, list[Watcher]]] = {}
+        self._name_watchers: dict[str, dict[str, list[Watcher]]] = {}
         self._uid_rng = rng.stream("uids")
         self._name_rng = rng.stream("names")
         self.requests = 0
@@ -385,7 +386,7 @@ class APIServer:
         except CompareFailed:
             raise on_exists() from None
         except Unavailable as e:
-            raise errors.InternalError(str(e)) from None
+            raise _etcd_error(e) from None
         finally:
             self._writing_background = False
         # the stored dict is shared with watchers and history; the client copies it for callers
@@ -490,6 +491,10 @@ class APIServer:
         self._writing_background = background
         try:
             self.etcd.delete(key, expect_mod_revision=expect)
+        except CompareFailed:
+            raise errors.Conflict(kind.group_resource, key.rsplit("/", 1)[-1]) from None
+        except Unavailable as e:
+            raise _etcd_error(e) from None
         finally:
             self._writing_background = False
 
@@ -653,6 +658,10 @@ class APIServer:
         w = Watcher(actor, kind, namespace, _label_selector(label_selector), fields, handler, node_name)
         if node_name is not None:
             self._node_watchers.setdefault(kind.plural, {}).setdefault(node_name, []).append(w)
+        elif field_selector and field_selector.startswith("metadata.name=") and "," not in field_selector:
+            # one object by name (a kubelet watching its own Node): indexed, not checked on every change
+            name = field_selector.split("=", 1)[1].lstrip("=")
+            self._name_watchers.setdefault(kind.plural, {}).setdefault(name, []).append(w)
         else:
             self._watchers.setdefault(kind.group_resource, []).append(w)
         return w
@@ -682,6 +691,11 @@ class APIServer:
                         for w in by_node[n]:
                             if w not in targets:
                                 targets.append(w)
+        by_name = self._name_watchers.get(plural or kind.plural)
+        if by_name:
+            watching = by_name.get((old_for_match or final)["metadata"].get("name"))
+            if watching:
+                targets.extend(w for w in watching if w not in targets)
         if not targets:
             return
         bg = self._writing_background
@@ -765,6 +779,16 @@ def _order_metadata(obj: dict) -> dict:
     if keys != sorted(keys):
         obj["metadata"] = m = dict(sorted(m.items()))  # keys are unique: items sort by key alone
     return m
+
+
+def _etcd_error(e: Exception) -> errors.ApiError:
+    """What kube-apiserver answers when etcd fails a write: 504 when no member answers, else a
+    500 carrying etcd's own message (``etcdserver: request timed out``)."""
+    from k8slab.etcd.cluster import NoMemberReachable
+
+    if isinstance(e, NoMemberReachable):
+        return errors.Timeout("Timeout: request did not complete within requested timeout - context deadline exceeded")
+    return errors.ApiError(errors.status(500, "", str(e)))
 
 
 def _generate_job_selector(job: dict) -> None:

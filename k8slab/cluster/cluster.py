@@ -52,6 +52,7 @@ from k8slab.controlplane.cloud import CloudControllerManager
 from k8slab.controlplane.manager import ControllerManager
 from k8slab.controlplane.registry import DEFAULT_CONTROLLERS
 from k8slab.controlplane.scheduler import Scheduler
+from k8slab.etcd.cluster import EtcdCluster
 from k8slab.etcd.store import Etcd
 from k8slab.node.kubelet import Kubelet
 from k8slab.node.kubeproxy import KubeProxy
@@ -93,7 +94,7 @@ class Cluster:
 
     def __init__(self, workers: int = 3, seed: int = 0, *, trace: bool | int = True, events: bool = True,
                  node_cpu: str = DEFAULT_NODE_CPU, node_memory: str = DEFAULT_NODE_MEMORY,
-                 pod_cidr: str = "10.244.0.0/16", boot: bool = True):
+                 pod_cidr: str = "10.244.0.0/16", boot: bool = True, etcd_members: int = 1):
         global _current
         self.seed = seed
         self.loop = EventLoop()
@@ -101,7 +102,9 @@ class Cluster:
         self.rng = Randomness(seed)
         limit = trace if isinstance(trace, int) and not isinstance(trace, bool) else None
         self.trace = Trace(limit=limit, enabled=bool(trace))
-        self.etcd = Etcd()
+        # one etcd member, as kubeadm's stacked control plane starts; 3 gives a Raft cluster with a quorum
+        self.etcd = (EtcdCluster(self.loop, self.rng, members=tuple(f"etcd-{i}" for i in range(etcd_members)))
+                     if etcd_members > 1 else Etcd())
         self.kinds = default_registry()
         self.api = APIServer(self.etcd, self.loop, self.trace, self.rng, self.kinds)
         # kube-apiserver's Service registry hands out ClusterIPs and NodePorts
@@ -233,6 +236,23 @@ class Cluster:
             self.admin.delete("nodes", name)
         except errors.NotFound:
             pass
+        return self
+
+    # -- etcd members ---------------------------------------------------------------------------
+    def _etcd_cluster(self) -> EtcdCluster:
+        if not isinstance(self.etcd, EtcdCluster):
+            raise errors.K8sLabError("this cluster has a single etcd member: create it with "
+                                     "Cluster(..., etcd_members=3) to fail and recover members")
+        return self.etcd
+
+    def fail_etcd(self, name: str) -> Cluster:
+        """Stop one etcd member (``etcd-0`` .. ``etcd-2``): with a quorum left, writes go on."""
+        self._etcd_cluster().fail(name)
+        return self
+
+    def recover_etcd(self, name: str) -> Cluster:
+        """Restart a stopped etcd member: it rejoins as a follower and catches up."""
+        self._etcd_cluster().recover(name)
         return self
 
     # -- objects -------------------------------------------------------------------------------

@@ -158,6 +158,7 @@ class Kubelet:
         self.pod_cidr: str | None = None
         self.node: dict | None = None  # the Node as last read or written
         self.informer: Informer | None = None
+        self.node_informer: Informer | None = None  # its own Node, as the API server has it
         self.lease: dict | None = None
         self.allocated = {"cpu": 0, "memory": 0, "pods": 0}
         self.dataplane = None  # set by the cluster: resolve(name, pod) / http(url, pod) for programs
@@ -203,6 +204,7 @@ class Kubelet:
         self._renew_lease()
         self.api.kubelet_endpoints[self.name] = self.serve
         self._start_informer()
+        self._watch_own_node()
         self._start_static_pods()
         self.later(NODE_STATUS_UPDATE_FREQUENCY, self._status_tick, what="node status check", background=True)
         if self.pod_cidr is None:
@@ -219,6 +221,9 @@ class Kubelet:
         if self.informer is not None:
             self.informer.stop()
             self.informer = None
+        if self.node_informer is not None:
+            self.node_informer.stop()
+            self.node_informer = None
         self.puller.reset()
         self.runtime.freeze()
         self.api.kubelet_endpoints.pop(self.name, None)
@@ -236,6 +241,7 @@ class Kubelet:
         self._renew_lease()
         self.api.kubelet_endpoints[self.name] = self.serve
         seen = self._start_informer()
+        self._watch_own_node()
         for uid, w in list(self.workers.items()):
             if not w.static and uid not in seen:
                 w.removed()  # deleted while the node was away
@@ -284,10 +290,19 @@ class Kubelet:
         self._last_status = nodestatus.without_heartbeats(status)
         self._last_status_post = self.loop.now
 
+    def _watch_own_node(self) -> None:
+        self.node_informer = Informer(self.client, "nodes", field_selector=f"metadata.name={self.name}")
+        self.node_informer.start()
+
     def _status_tick(self) -> None:
         now = self.loop.now
         status, events = nodestatus.node_status(self, (self.node or {}).get("status"), now)
         changed = nodestatus.without_heartbeats(status) != self._last_status
+        stored = self.node_informer.lister.get(self.name) if self.node_informer is not None else None
+        if stored is not None and not changed:
+            # the node controller may have overwritten our conditions (Unknown after missed leases):
+            # like the real kubelet, compare with the Node as stored, not only with our last post
+            changed = nodestatus.without_heartbeats(stored.get("status") or {}) != self._last_status
         if changed or now - self._last_status_post >= NODE_STATUS_REPORT_FREQUENCY:
             self._post_node_status(status, background=not events)
             for reason in events:
@@ -355,6 +370,8 @@ class Kubelet:
                 self.lease = self.client.update(lease, background=True)
             except (errors.Conflict, errors.NotFound):
                 self.lease = None  # someone changed or removed it: read it again next time
+            except errors.ApiError:
+                pass  # the API server could not store it (etcd lost quorum): try again next interval
         self.later(LEASE_RENEW_INTERVAL, self._renew_lease, what="renew node lease", background=True)
 
     # -- pods ---------------------------------------------------------------------------------------------
