@@ -1,6 +1,7 @@
 """The controllers kube-controller-manager runs by default in k8slab."""
 
 from k8slab.controlplane.cronjob import CronJobController
+from k8slab.controlplane.daemonset import DaemonSetController
 from k8slab.controlplane.deployment import DeploymentController
 from k8slab.controlplane.endpointslice import EndpointsController, EndpointSliceController
 from k8slab.controlplane.garbagecollector import GarbageCollector
@@ -9,10 +10,13 @@ from k8slab.controlplane.nodeipam import NodeIpamController
 from k8slab.controlplane.nodelifecycle import NodeLifecycleController
 from k8slab.controlplane.podgc import PodGCController
 from k8slab.controlplane.replicaset import ReplicaSetController
+from k8slab.controlplane.statefulset import StatefulSetController
 
 DEFAULT_CONTROLLERS = [
     DeploymentController,
     ReplicaSetController,
+    StatefulSetController,
+    DaemonSetController,
     GarbageCollector,
     NodeIpamController,
     NodeLifecycleController,
