@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from k8slab.api.errors import ApiError
+from k8slab.kubectl.columns import BUILTIN_GROUPS
+from k8slab.kubectl.columns_custom import custom_resource_table
 from k8slab.kubectl.command import KUSTOMIZE_VERSION, KubectlError, Output
 from k8slab.kubectl.flags import Flag
 from k8slab.kubectl.printers import (
@@ -112,13 +115,25 @@ def _get(kubectl, request, flags: dict, fmt: str, all_ns: bool, namespace: str |
         with_kind=request.multiple_types or len(kinds_found) > 1 or bool(flags.get("show-kind")),
         no_headers=bool(flags.get("no-headers")), label_columns=[c for v in flags.get("label-columns", []) for c in v.split(",")],
     )
-    tables = [table_text(kind, objs, kubectl.time(), opts) for kind, objs in results]
+    tables = [table_text(kind, objs, kubectl.time(), opts, _custom_columns(kubectl, kind) if objs else None)
+              for kind, objs in results]
     out.write("\n".join(t for t in tables if t))
     if not everything and not errors and not flags.get("ignore-not-found"):
         if all(t.kind.namespaced for t in request.targets) and not all_ns:
             out.warn(f"No resources found in {namespace} namespace.")
         else:
             out.warn("No resources found")
+
+
+def _custom_columns(kubectl, kind):
+    """A custom resource's columns come from its CustomResourceDefinition (None for built-in kinds)."""
+    if kind.group in BUILTIN_GROUPS:
+        return None
+    try:
+        crd = kubectl.client.get("customresourcedefinitions.apiextensions.k8s.io", f"{kind.plural}.{kind.group}")
+    except ApiError:
+        crd = None
+    return custom_resource_table(crd, kind.version)
 
 
 API_RESOURCES_FLAGS = [

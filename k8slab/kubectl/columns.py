@@ -6,7 +6,8 @@ This module holds those column definitions and row functions for the kinds the
 course uses. A column of ``priority`` 1 appears only with ``-o wide``.
 
 Kinds without a printer fall back to what the server does for them: built-in
-kinds print ``NAME  CREATED AT``, custom resources ``NAME  AGE``.
+kinds print ``NAME  CREATED AT``, custom resources ``NAME  AGE`` (or, when their
+CustomResourceDefinition names printer columns, those: :mod:`columns_custom`).
 
 Example
 -------

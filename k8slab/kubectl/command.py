@@ -33,6 +33,7 @@ from datetime import datetime
 
 from k8slab.api.errors import ApiError, K8sLabError
 from k8slab.kubectl.flags import Flag, FlagError, parse
+from k8slab.kubectl.impersonation import impersonating_client, impersonation_flags
 
 KUBECTL_VERSION = "v1.30.0"
 KUSTOMIZE_VERSION = "v5.0.4-0.20230601165947-6ce0bf390ce3"
@@ -54,6 +55,9 @@ GLOBAL_FLAGS = [
     Flag("user", "", "string"),
     Flag("request-timeout", "", "string"),
     Flag("v", "v", "string"),
+    Flag("as", "", "string"),
+    Flag("as-group", "", "strings"),
+    Flag("as-uid", "", "string"),
 ]
 
 
@@ -116,6 +120,8 @@ class Output:
         self.err: list[str] = []
         self.both: list[str] = []
         self.failed = False
+        #: The exit code when not 1 (``kubectl exec`` passes on the command's own).
+        self.exit_code: int | None = None
 
     def _emit(self, stream: list[str], text: str) -> None:
         stream.append(text)
@@ -133,6 +139,10 @@ class Output:
 
     def warn(self, text: str) -> None:
         self._emit(self.err, text if text.endswith("\n") else text + "\n")
+
+    def write_err(self, text: str) -> None:
+        """Text for stderr as it is (a container's own output, which may not end a line)."""
+        self._emit(self.err, text)
 
     def written(self) -> bool:
         return any(self.out)
@@ -203,10 +213,23 @@ class Kubectl:
                 raise
             exception = e
             out.error(f"error: {type(e).__name__}: {e}")
-        return KubectlResult("".join(out.out), "".join(out.err), 1 if out.failed else 0, exception, "".join(out.both))
+        code = out.exit_code if out.exit_code is not None else (1 if out.failed else 0)
+        return KubectlResult("".join(out.out), "".join(out.err), code, exception, "".join(out.both))
 
     def _dispatch(self, args: list[str], out: Output, input: str | None) -> None:
-        from k8slab.kubectl import cmd_describe, cmd_expose, cmd_get, cmd_logs, cmd_node, cmd_write
+        from k8slab.kubectl import (
+            cmd_auth,
+            cmd_describe,
+            cmd_exec,
+            cmd_expose,
+            cmd_get,
+            cmd_label,
+            cmd_logs,
+            cmd_node,
+            cmd_rollout,
+            cmd_taint,
+            cmd_write,
+        )
 
         verbs = {
             "get": cmd_get.get,
@@ -219,10 +242,15 @@ class Kubectl:
             "delete": cmd_write.delete,
             "scale": cmd_write.scale,
             "logs": cmd_logs.logs,
-            "rollout": cmd_logs.rollout,
+            "exec": cmd_exec.exec_,
+            "rollout": cmd_rollout.rollout,
             "cordon": cmd_node.cordon,
             "uncordon": cmd_node.uncordon,
             "drain": cmd_node.drain,
+            "taint": cmd_taint.taint,
+            "label": cmd_label.label,
+            "annotate": cmd_label.annotate,
+            "auth": cmd_auth.auth,
         }
         index = first_positional(args, GLOBAL_FLAGS)
         if index is None:
@@ -243,10 +271,20 @@ class Kubectl:
             if close:
                 text += "\n\nDid you mean this?\n" + "".join(f"\t{c}\n" for c in close)
             raise KubectlError(text)
-        if any(a in ("-h", "--help") for a in rest):
+        if any(a in ("-h", "--help") for a in _before_dash(rest)):
             out.print(f"Run 'kubectl {verb}' as on a real cluster; k8slab prints no help pages.")
             return
-        handler(self, rest, out, input)
+        as_user, as_groups = impersonation_flags(rest)
+        if as_user is None and not as_groups:
+            handler(self, rest, out, input)
+            return
+        # --as: every request of this command carries the impersonated identity
+        own = self.client
+        self.client = impersonating_client(own, as_user, as_groups)
+        try:
+            handler(self, rest, out, input)
+        finally:
+            self.client = own
 
     # -- helpers for the verbs ------------------------------------------------------------------
     def parse(self, args: list[str], spec: list[Flag], command: str) -> tuple[list[str], dict]:
@@ -266,6 +304,11 @@ class Kubectl:
 
     def time(self) -> datetime:
         return self.now()
+
+
+def _before_dash(args: list[str]) -> list[str]:
+    """The arguments before ``--`` (what follows belongs to a command run in a container)."""
+    return args[: args.index("--")] if "--" in args else args
 
 
 def first_positional(args: list[str], spec: list[Flag]) -> int | None:
@@ -289,6 +332,7 @@ def usage_text() -> str:
     return (
         "kubectl controls the Kubernetes cluster manager (here: k8slab's simulated cluster).\n\n"
         "Commands available in-process:\n"
-        "  get, describe, create, expose, apply, delete, scale, logs, rollout status|restart,\n"
-        "  cordon, uncordon, drain, api-resources, version\n"
+        "  get, describe, create, expose, apply, delete, scale, label, annotate, logs, exec,\n"
+        "  rollout status|history|undo|pause|resume|restart, cordon, uncordon, drain, taint,\n"
+        "  auth can-i, api-resources, version\n"
     )

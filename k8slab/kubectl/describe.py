@@ -7,7 +7,9 @@ Kinds without a describer of their own get the generic one, which walks the
 object's fields.
 
 The per-kind describers live beside this module: :mod:`describe_pod`,
-:mod:`describe_node`, :mod:`describe_workloads`, :mod:`describe_network`.
+:mod:`describe_node`, :mod:`describe_workloads`, :mod:`describe_batch`,
+:mod:`describe_network`, :mod:`describe_config`, :mod:`describe_storage`,
+:mod:`describe_rbac`.
 
 Example
 -------
@@ -273,21 +275,46 @@ def describe_generic(obj: dict, ctx: Context) -> str:
 
 def describe(obj: dict, ctx: Context) -> str:
     """The ``kubectl describe`` text of one object, chosen by its kind."""
-    from k8slab.kubectl import describe_network, describe_node, describe_pod, describe_workloads
+    from k8slab.kubectl import (
+        describe_batch,
+        describe_config,
+        describe_network,
+        describe_node,
+        describe_pod,
+        describe_rbac,
+        describe_storage,
+        describe_workloads,
+    )
 
     api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
     group = api_version.rpartition("/")[0] if "/" in api_version else ""
+    rbac = "rbac.authorization.k8s.io"
     describers = {
         ("", "Pod"): describe_pod.describe_pod,
         ("", "Node"): describe_node.describe_node,
         ("", "Namespace"): describe_namespace,
         ("", "Service"): describe_network.describe_service,
         ("", "Endpoints"): describe_network.describe_endpoints,
+        ("", "ConfigMap"): describe_config.describe_configmap,
+        ("", "Secret"): describe_config.describe_secret,
+        ("", "ServiceAccount"): describe_config.describe_serviceaccount,
+        ("", "PersistentVolume"): describe_storage.describe_persistentvolume,
+        ("", "PersistentVolumeClaim"): describe_storage.describe_persistentvolumeclaim,
         ("discovery.k8s.io", "EndpointSlice"): describe_network.describe_endpointslice,
         ("networking.k8s.io", "Ingress"): describe_network.describe_ingress,
         ("networking.k8s.io", "IngressClass"): describe_network.describe_ingress_class,
         ("apps", "Deployment"): describe_workloads.describe_deployment,
         ("apps", "ReplicaSet"): describe_workloads.describe_replicaset,
+        ("apps", "StatefulSet"): describe_workloads.describe_statefulset,
+        ("apps", "DaemonSet"): describe_workloads.describe_daemonset,
+        ("batch", "Job"): describe_batch.describe_job,
+        ("batch", "CronJob"): describe_batch.describe_cronjob,
+        ("storage.k8s.io", "StorageClass"): describe_storage.describe_storageclass,
+        ("scheduling.k8s.io", "PriorityClass"): describe_config.describe_priorityclass,
+        (rbac, "Role"): describe_rbac.describe_role,
+        (rbac, "ClusterRole"): describe_rbac.describe_role,
+        (rbac, "RoleBinding"): describe_rbac.describe_role_binding,
+        (rbac, "ClusterRoleBinding"): describe_rbac.describe_role_binding,
     }
     fn = describers.get((group, kind), describe_generic)
     return fn(obj, ctx)

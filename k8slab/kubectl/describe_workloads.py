@@ -1,9 +1,12 @@
-"""``kubectl describe deployment`` and ``kubectl describe replicaset``.
+"""``kubectl describe`` for the controllers of long-running pods: Deployment, ReplicaSet,
+StatefulSet and DaemonSet.
 
 A Deployment's description ends with its ReplicaSets: the *new* one is the
 ReplicaSet whose pod template equals the Deployment's (ignoring the
 ``pod-template-hash`` label); every other ReplicaSet it controls is *old*, even
-when scaled to zero, as after a rollout.
+when scaled to zero, as after a rollout. The others count the pods they control
+by phase (``Pods Status:  3 Running / 0 Waiting / 0 Succeeded / 0 Failed``); a
+StatefulSet lists its volume claim templates, a DaemonSet how many nodes run its pod.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from k8slab.kubectl.describe import (
 )
 from k8slab.kubectl.describe_pod import describe_pod_template
 from k8slab.kubectl.duration import parse_time, rfc1123z
-from k8slab.kubectl.selectors import format_selector, selector_string
+from k8slab.kubectl.quantity import Quantity
+from k8slab.kubectl.rows_cluster import storage_class
+from k8slab.kubectl.selectors import format_labels, format_selector, selector_string
 
 
 def _controlled_by_uid(obj: dict, uid: str | None) -> bool:
@@ -114,6 +119,17 @@ def describe_replicaset(rs: dict, ctx: Context) -> str:
     if owner:
         w.write(0, f"Controlled By:\t{owner}\n")
     w.write(0, f"Replicas:\t{int(status.get('replicas') or 0)} current / {replicas(spec)} desired\n")
+    w.write(0, f"Pods Status:\t{pod_status_counts(ctx, rs)}\n")
+    describe_pod_template(w, spec.get("template"))
+    _conditions(w, status.get("conditions"))
+    if ctx.show_events:
+        describe_events(w, ctx, search_events(ctx, rs))
+    return w.text()
+
+
+def pod_status_counts(ctx: Context, owner: dict) -> str:
+    """``getPodStatusForController``: the phases of the pods ``owner`` controls, as describe shows them."""
+    meta, spec = owner.get("metadata") or {}, owner.get("spec") or {}
     counts = {"Running": 0, "Pending": 0, "Succeeded": 0, "Failed": 0}
     selector = selector_string(spec.get("selector"))
     for pod in ctx.list("pods", meta.get("namespace"), label_selector=selector or None):
@@ -121,10 +137,69 @@ def describe_replicaset(rs: dict, ctx: Context) -> str:
             phase = (pod.get("status") or {}).get("phase")
             if phase in counts:
                 counts[phase] += 1
-    w.write(0, f"Pods Status:\t{counts['Running']} Running / {counts['Pending']} Waiting / "
-               f"{counts['Succeeded']} Succeeded / {counts['Failed']} Failed\n")
+    return (f"{counts['Running']} Running / {counts['Pending']} Waiting / {counts['Succeeded']} Succeeded / "
+            f"{counts['Failed']} Failed")
+
+
+def _volume_claim_templates(w: Writer, templates: list[dict]) -> None:
+    if not templates:
+        w.write(0, "Volume Claims:\t<none>\n")
+        return
+    w.write(0, "Volume Claims:\n")
+    for claim in templates:
+        meta, spec = claim.get("metadata") or {}, claim.get("spec") or {}
+        w.write(1, f"Name:\t{meta.get('name', '')}\n")
+        w.write(1, f"StorageClass:\t{storage_class(claim)}\n")
+        labels_multiline(w, "Labels", meta.get("labels"), "  ")
+        labels_multiline(w, "Annotations", meta.get("annotations"), "  ")
+        storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+        w.write(1, f"Capacity:\t{Quantity.parse(storage) if storage is not None else '<default>'}\n")
+        w.write(1, f"Access Modes:\t[{' '.join(spec.get('accessModes') or [])}]\n")
+
+
+def describe_statefulset(sts: dict, ctx: Context) -> str:
+    w = Writer()
+    meta, spec, status = sts.get("metadata") or {}, sts.get("spec") or {}, sts.get("status") or {}
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    w.write(0, f"CreationTimestamp:\t{rfc1123z(parse_time(meta.get('creationTimestamp')))}\n")
+    w.write(0, f"Selector:\t{selector_string(spec.get('selector'))}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.write(0, f"Replicas:\t{replicas(spec)} desired | {int(status.get('replicas') or 0)} total\n")
+    strategy = spec.get("updateStrategy") or {}
+    w.write(0, f"Update Strategy:\t{strategy.get('type', '')}\n")
+    ru = strategy.get("rollingUpdate")
+    if ru is not None and ru.get("partition") is not None:
+        w.write(1, f"Partition:\t{int(ru['partition'])}\n")
+        if ru.get("maxUnavailable") is not None:
+            w.write(1, f"MaxUnavailable:\t{ru['maxUnavailable']}\n")
+    w.write(0, f"Pods Status:\t{pod_status_counts(ctx, sts)}\n")
     describe_pod_template(w, spec.get("template"))
-    _conditions(w, status.get("conditions"))
+    _volume_claim_templates(w, spec.get("volumeClaimTemplates") or [])
     if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, rs))
+        describe_events(w, ctx, search_events(ctx, sts))
+    return w.text()
+
+
+def describe_daemonset(ds: dict, ctx: Context) -> str:
+    w = Writer()
+    meta, spec, status = ds.get("metadata") or {}, ds.get("spec") or {}, ds.get("status") or {}
+    node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector")
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    w.write(0, f"Selector:\t{selector_string(spec.get('selector'))}\n")
+    w.write(0, f"Node-Selector:\t{format_labels(node_selector)}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    # these five lines have no tab: kubectl does not align them
+    w.write(0, f"Desired Number of Nodes Scheduled: {int(status.get('desiredNumberScheduled') or 0)}\n")
+    w.write(0, f"Current Number of Nodes Scheduled: {int(status.get('currentNumberScheduled') or 0)}\n")
+    w.write(0, f"Number of Nodes Scheduled with Up-to-date Pods: {int(status.get('updatedNumberScheduled') or 0)}\n")
+    w.write(0, f"Number of Nodes Scheduled with Available Pods: {int(status.get('numberAvailable') or 0)}\n")
+    w.write(0, f"Number of Nodes Misscheduled: {int(status.get('numberMisscheduled') or 0)}\n")
+    w.write(0, f"Pods Status:\t{pod_status_counts(ctx, ds)}\n")
+    describe_pod_template(w, spec.get("template"))
+    if ctx.show_events:
+        describe_events(w, ctx, search_events(ctx, ds))
     return w.text()

@@ -49,9 +49,9 @@ def object_name(kind, obj: dict) -> str:
     return f"{kind.resource_ref}/{(obj.get('metadata') or {}).get('name', '')}"
 
 
-def table_rows(kind, objects: list[dict], now: datetime, opts: PrintOptions) -> list[list[str]]:
-    """Header and rows of the table for ``objects`` (all of one kind)."""
-    tdef = table_for(kind.group, kind.kind)
+def table_rows(kind, objects: list[dict], now: datetime, opts: PrintOptions, tdef=None) -> list[list[str]]:
+    """Header and rows of the table for ``objects`` (all of one kind); ``tdef`` overrides the kind's columns."""
+    tdef = tdef or table_for(kind.group, kind.kind)
     wide = opts.output == "wide"
     shown = [i for i, c in enumerate(tdef.columns) if wide or c.priority == 0]
     header = [tdef.columns[i].name for i in shown]
@@ -82,11 +82,11 @@ def table_rows(kind, objects: list[dict], now: datetime, opts: PrintOptions) -> 
     return rows
 
 
-def table_text(kind, objects: list[dict], now: datetime, opts: PrintOptions) -> str:
+def table_text(kind, objects: list[dict], now: datetime, opts: PrintOptions, tdef=None) -> str:
     """The aligned table, or ``""`` when there is nothing to print (kubectl prints no lone header)."""
     if not objects:
         return ""
-    return table(table_rows(kind, objects, now, opts))
+    return table(table_rows(kind, objects, now, opts, tdef))
 
 
 def for_output(obj: dict, kind=None) -> dict:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from k8slab.kubectl.cells import age_of, meta, name
 from k8slab.kubectl.duration import age
+from k8slab.kubectl.quantity import Quantity
 
 
 def node_roles(node: dict) -> list[str]:
@@ -94,6 +95,24 @@ def lease_row(obj: dict, now: datetime) -> list[str]:
     return [name(obj), (obj.get("spec") or {}).get("holderIdentity") or "", age_of(obj, now)]
 
 
+def storage_quantity(value) -> str:
+    """``Quantity.String()`` of a storage size: canonical (``1024Mi`` is ``1Gi``), ``0`` when unset."""
+    if value is None or value == "":
+        return "0"
+    try:
+        return str(Quantity.parse(value))
+    except ValueError:
+        return str(value)
+
+
+def storage_class(obj: dict) -> str:
+    """``GetPersistentVolume(Claim)Class``: the old beta annotation wins over ``spec.storageClassName``."""
+    ann = (meta(obj).get("annotations") or {}).get("volume.beta.kubernetes.io/storage-class")
+    if ann is not None:
+        return ann
+    return (obj.get("spec") or {}).get("storageClassName") or ""
+
+
 def pv_row(obj: dict, now: datetime) -> list[str]:
     spec = obj.get("spec") or {}
     claim = spec.get("claimRef")
@@ -102,12 +121,12 @@ def pv_row(obj: dict, now: datetime) -> list[str]:
         phase = "Terminating"
     return [
         name(obj),
-        str((spec.get("capacity") or {}).get("storage", "")),
+        storage_quantity((spec.get("capacity") or {}).get("storage")),
         access_modes(spec.get("accessModes")),
         spec.get("persistentVolumeReclaimPolicy", ""),
         phase,
         f"{claim.get('namespace', '')}/{claim.get('name', '')}" if claim else "",
-        spec.get("storageClassName", ""),
+        storage_class(obj),
         spec.get("volumeAttributesClassName") or "<unset>",
         (obj.get("status") or {}).get("reason", ""),
         age_of(obj, now),
@@ -125,9 +144,9 @@ def pvc_row(obj: dict, now: datetime) -> list[str]:
         name(obj),
         phase,
         spec.get("volumeName", ""),
-        str((status.get("capacity") or {}).get("storage", "")) if bound else "",
+        storage_quantity((status.get("capacity") or {}).get("storage")) if bound else "",
         access_modes(status.get("accessModes")) if bound else "",
-        spec.get("storageClassName", ""),
+        storage_class(obj),
         spec.get("volumeAttributesClassName") or "<unset>",
         age_of(obj, now),
         spec.get("volumeMode") or "<unset>",
