@@ -376,3 +376,81 @@ def test_golden_iptables_for_a_known_service():
     lines = [line for line in text.splitlines() if any(ch in line for ch in chains) or "KUBE-NODEPORTS" in line]
     golden = (GOLDEN / "iptables-web-nodeport.txt").read_text()
     assert "\n".join(lines) + "\n" == golden
+
+
+SITE_INGRESS = """
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: site}
+spec:
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: shop, port: {number: 80}}}}
+  - host: www.example.com
+    http:
+      paths:
+      - {path: /blog, pathType: Prefix, backend: {service: {name: blog, port: {number: 80}}}}
+      - {path: /shop, pathType: Exact, backend: {service: {name: shop, port: {number: 80}}}}
+"""
+
+
+@pytest.fixture
+def site():
+    c = k8slab.Cluster(workers=2, seed=0)
+    assert c.install("ingress-nginx") == [
+        "namespace/ingress-nginx created", "serviceaccount/ingress-nginx created",
+        "service/ingress-nginx-controller created", "deployment.apps/ingress-nginx-controller created",
+        "ingressclass.networking.k8s.io/nginx created"]
+    c.apply(echo_app(replicas=2, name="shop"))
+    c.apply(echo_app(replicas=2, name="blog"))
+    c.apply(SITE_INGRESS)
+    c.run()
+    return c
+
+
+def test_ingress_gets_the_controllers_load_balancer_address(site):
+    lb = site.get("svc", "ingress-nginx-controller", namespace="ingress-nginx")["status"]["loadBalancer"]
+    ing = site.get("ingress", "site")
+    assert ing["spec"]["ingressClassName"] == "nginx"  # filled in by the DefaultIngressClass admission plugin
+    assert ing["status"]["loadBalancer"]["ingress"][0]["ip"] == lb["ingress"][0]["ip"] == "203.0.113.1"
+    assert site.kubectl("get ingress").splitlines()[1].split()[:4] == [
+        "site", "nginx", "shop.example.com,www.example.com", "203.0.113.1"]
+
+
+@pytest.mark.parametrize("url, app, path", [
+    ("http://shop.example.com/cart", "shop", "/cart"),
+    ("http://shop.example.com/", "shop", "/"),
+    ("http://www.example.com/blog/post-1", "blog", "/blog/post-1"),
+    ("http://www.example.com/blog", "blog", "/blog"),
+    ("http://www.example.com/shop", "shop", "/shop"),
+])
+def test_ingress_routes_hosts_and_paths_to_two_services(site, url, app, path):
+    r = site.curl(url, from_outside=True)
+    assert r.ok and r.pod in pods_of(site, app), r.path()
+    assert r.body.endswith(f"path={path}\n")
+    kinds = [h.kind for h in r.hops]
+    assert kinds[:3] == ["dns", "lb", "iptables"] and "ingress" in kinds and kinds[-1] == "pod"
+    hop = next(h for h in r.hops if h.kind == "ingress")
+    assert f"→ default/{app}:80 → endpoint {r.pod_ip}:8080" in hop.text
+    # ingress-nginx's Service keeps client IPs (externalTrafficPolicy Local): the load balancer only
+    # sends to the node that runs the controller
+    (controller,) = site.get("pods", namespace="ingress-nginx")
+    assert f"node {controller['spec']['nodeName']} " in r.hops[1].text
+
+
+def test_ingress_without_a_matching_rule_answers_from_the_default_backend(site):
+    r = site.curl("http://www.example.com/shop/extra", from_outside=True)  # /shop is Exact
+    assert (r.status, r.reason) == (404, "Not Found")
+    assert "<title>404 Not Found</title>" in r.body and r.pod.startswith("ingress-nginx-controller-")
+    assert "the default backend answers" in r.hops[-1].text
+    r = site.curl("http://nowhere.example.com/", from_outside=True)
+    assert r.error == "curl: (6) Could not resolve host: nowhere.example.com"
+
+
+def test_ingress_backend_without_ready_pods_is_503(site):
+    site.kubectl("scale deployment blog --replicas=0")
+    site.run()
+    r = site.curl("http://www.example.com/blog", from_outside=True)
+    assert r.status == 503 and "has no ready endpoint" in r.hops[-1].text

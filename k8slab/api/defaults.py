@@ -28,6 +28,7 @@ Example
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["apply_defaults", "default_toleration_seconds", "image_pull_policy", "int_or_percent"]
@@ -401,3 +402,30 @@ def int_or_percent(value: int | str, total: int, round_up: bool) -> int:
         ) from None
     scaled = percent * total
     return -(-scaled // 100) if round_up else scaled // 100
+
+
+#: The annotation that makes an IngressClass the default for Ingresses that name none.
+ANNOTATION_IS_DEFAULT_CLASS = "ingressclass.kubernetes.io/is-default-class"
+
+
+def default_ingress_class(classes: Iterable[dict]) -> dict | None:
+    """The IngressClass the ``DefaultIngressClass`` admission plugin writes into a class-less Ingress.
+
+    Among classes annotated ``ingressclass.kubernetes.io/is-default-class: "true"``
+    the newest wins (ties: name ascending); ``None`` when there is no default.
+
+    >>> a = {"metadata": {"name": "a", "creationTimestamp": "2025-01-01T00:00:01Z",
+    ...                   "annotations": {ANNOTATION_IS_DEFAULT_CLASS: "true"}}}
+    >>> b = {"metadata": {"name": "b", "creationTimestamp": "2025-01-01T00:00:05Z",
+    ...                   "annotations": {ANNOTATION_IS_DEFAULT_CLASS: "true"}}}
+    >>> default_ingress_class([a, b])["metadata"]["name"]
+    'b'
+    """
+    found = [c for c in classes
+             if ((c.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_IS_DEFAULT_CLASS) == "true"]
+    if not found:
+        return None
+    # newest first, then by name: sort by name, then stably by timestamp descending
+    found.sort(key=lambda c: c["metadata"]["name"])
+    found.sort(key=lambda c: c["metadata"].get("creationTimestamp") or "", reverse=True)
+    return found[0]

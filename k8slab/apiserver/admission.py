@@ -10,7 +10,7 @@ namespace) and ``DefaultTolerationSeconds`` (pods tolerate ``not-ready`` and
 from __future__ import annotations
 
 from k8slab.api import errors
-from k8slab.api.defaults import default_toleration_seconds
+from k8slab.api.defaults import default_ingress_class, default_toleration_seconds
 from k8slab.api.quantity import parse_quantity
 
 
@@ -87,8 +87,33 @@ class FunctionAdmission(AdmissionPlugin):
             )
 
 
+class DefaultIngressClass(AdmissionPlugin):
+    """kube-apiserver's ``DefaultIngressClass`` admission plugin (mutating, on create).
+
+    An Ingress created with neither ``spec.ingressClassName`` nor the
+    ``kubernetes.io/ingress.class`` annotation gets the name of the default
+    IngressClass (annotated ``ingressclass.kubernetes.io/is-default-class: "true"``;
+    the newest if there are several).
+    """
+
+    name = "DefaultIngressClass"
+
+    def admit(self, server, req, kind, user, obj, old):
+        if kind.kind != "Ingress" or old is not None or req.subresource:
+            return
+        spec = obj.setdefault("spec", {})
+        if spec.get("ingressClassName") is not None:
+            return
+        if "kubernetes.io/ingress.class" in ((obj.get("metadata") or {}).get("annotations") or {}):
+            return
+        classes = [kv.value for kv in server.etcd.range(server.kinds.resolve("ingressclasses").etcd_prefix)]
+        default = default_ingress_class(classes)
+        if default is not None:
+            spec["ingressClassName"] = default["metadata"]["name"]
+
+
 def default_mutating() -> list[AdmissionPlugin]:
-    return [DefaultTolerationSeconds()]
+    return [DefaultTolerationSeconds(), DefaultIngressClass()]
 
 
 def default_validating() -> list[AdmissionPlugin]:

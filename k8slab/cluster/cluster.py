@@ -179,6 +179,7 @@ class Cluster:
         )
         self.kubelets[name] = kubelet
         kubelet.dataplane = self.dataplane
+        self.dataplane.ingress.watch(kubelet)
         kubelet.start()
         # the node's kube-proxy (its static pod shows it; this is what it does)
         kubelet.proxy = KubeProxy(self.api, self.loop, self.rng, name, kubelet.internal_ip,
@@ -266,9 +267,23 @@ class Cluster:
         manifests = load_manifests(source)
         for m in manifests:
             validate_manifest(m, self.kinds)
+        # a namespace created earlier in the same batch does not exist yet during the dry run
+        # (kubectl applies one object after the other): those objects are checked when created
+        batch_namespaces = {m.obj.get("metadata", {}).get("name") for m in manifests
+                            if m.obj.get("kind") == "Namespace" and m.obj.get("apiVersion") == "v1"}
         for m in manifests:
+            ns = (m.obj.get("metadata") or {}).get("namespace") or namespace
+            if ns in batch_namespaces and not self._namespace_exists(ns):
+                continue
             self._apply_one(m, namespace, dry_run=True)
         return [self._apply_one(m, namespace, dry_run=False) for m in manifests]
+
+    def _namespace_exists(self, name: str) -> bool:
+        try:
+            self.admin.get("namespaces", name)
+        except errors.NotFound:
+            return False
+        return True
 
     def _apply_one(self, manifest, namespace: str | None, dry_run: bool) -> str:
         obj = clone(manifest.obj)
@@ -348,6 +363,18 @@ class Cluster:
     def step(self):
         """Run one event (a watch delivery, a reconcile, a heartbeat) and return it."""
         return self.loop.step()
+
+    def install(self, addon: str) -> list[str]:
+        """Install an add-on the way its docs say (``kubectl apply -f deploy.yaml``).
+
+        ``"ingress-nginx"``: the NGINX Ingress controller (namespace ``ingress-nginx``, a
+        LoadBalancer Service, the default IngressClass ``nginx``). Returns apply's lines.
+        """
+        if addon != "ingress-nginx":
+            raise errors.K8sLabError(f'unknown add-on "{addon}"; k8slab knows: ingress-nginx')
+        from k8slab.node.ingress_nginx import ingress_nginx_manifests
+
+        return self.apply(ingress_nginx_manifests())
 
     # -- the network -----------------------------------------------------------------------------
     def curl(self, url: str, *, from_pod: str | None = None, from_node: str | None = None,

@@ -88,7 +88,7 @@ class DataPlane:
         self.c = cluster
         self.random = cluster.rng.stream("dataplane")
         self.coredns = CoreDNS(cluster.api)
-        self.ingress = None  # the ingress controller's routing, once one is installed
+        self.ingress = IngressControllers(cluster)  # ingress-nginx, once installed
         self.upstream = Resolver()  # the world's DNS as a node sees it: knows no cluster names
 
     # -- hooks for programs in pods (nslookup, wget, curl) -------------------------------------
@@ -191,7 +191,7 @@ class DataPlane:
     def _outside_lookup(self, name: str) -> tuple[LookupResult, Hop]:
         """The outside world's DNS: public names of Ingresses point at the ingress controller's address."""
         result = LookupResult(name)
-        address = self.ingress.address_of(name) if self.ingress is not None else None
+        address = self.ingress.address_of(name)
         fq = name.rstrip(".") + "."
         result.queries.append((fq, "NOERROR" if address else "NXDOMAIN"))
         if address:
@@ -286,7 +286,7 @@ class DataPlane:
         if ip not in (k.internal_ip, "127.0.0.1") and sandbox is None:
             raise self._timeout(resp, k.name, f"no pod has the address {ip}", display, asked)
         where = sandbox.pod_name if sandbox is not None and not sandbox.host_network else k.name
-        if self.ingress is not None and sandbox is not None and self.ingress.serves(sandbox, port):
+        if sandbox is not None and self.ingress.serves(sandbox, port):
             self.ingress.forward(self, resp, k, sandbox, port, path, host_header, headers, client_ip)
             return
         try:
@@ -323,22 +323,36 @@ class DataPlane:
             resp.hops.append(Hop("error", "outside", f"{ip} is not reachable from outside the cluster"))
             raise _Fail(28, f"curl: (28) Failed to connect to {ip} port {resp.url and parse_url(resp.url)[2]} after "
                             f"{CONNECT_TIMEOUT_MS} ms: Timeout was reached", "timeout")
-        # the cloud's load balancer spreads connections over the cluster's ready nodes
-        targets = [k for name, k in sorted(self.c.kubelets.items()) if k.running and name in self._lb_nodes()]
+        # the cloud's load balancer spreads connections over the cluster's ready nodes; with
+        # externalTrafficPolicy Local its health checks (spec.healthCheckNodePort) pass only on nodes
+        # that have a ready endpoint of the Service
+        allowed = self._lb_nodes()
+        local = (svc.get("spec") or {}).get("externalTrafficPolicy") == "Local"
+        if local:
+            allowed &= self._nodes_with_ready_endpoints(svc)
+        targets = [k for name, k in sorted(self.c.kubelets.items()) if k.running and name in allowed]
         if not targets:
             resp.hops.append(Hop("error", "outside", f"load balancer {ip} has no healthy node behind it"))
             raise _Fail(28, f"curl: (28) Failed to connect to {ip} port 80 after {CONNECT_TIMEOUT_MS} ms: "
                             "Timeout was reached", "timeout")
         k = targets[self.random.randrange(len(targets))]
         m = svc["metadata"]
+        note = " (externalTrafficPolicy Local: only nodes whose health check passes)" if local else ""
         resp.hops.append(Hop("lb", "cloud", f"load balancer {ip} of service {m['namespace']}/{m['name']} → node "
-                                            f"{k.name} ({k.internal_ip})"))
+                                            f"{k.name} ({k.internal_ip}){note}"))
         return k
 
     def _lb_nodes(self) -> set[str]:
         nodes = self.c.admin.list("nodes")["items"]
         return {n["metadata"]["name"] for n in nodes
                 if _LB_EXCLUDE_LABEL not in (n["metadata"].get("labels") or {})}
+
+    def _nodes_with_ready_endpoints(self, svc: dict) -> set[str]:
+        m = svc["metadata"]
+        slices = self.c.admin.list("endpointslices", m["namespace"],
+                                   label_selector=f"kubernetes.io/service-name={m['name']}")["items"]
+        return {e.get("nodeName") for es in slices for e in es.get("endpoints") or ()
+                if (e.get("conditions") or {}).get("ready") and e.get("nodeName")}
 
     def _load_balancer_service(self, ip: str) -> dict | None:
         for svc in self.c.admin.list("services", None)["items"]:
@@ -447,6 +461,87 @@ def _iptables_hop(node: str, walk: Walk) -> Hop:
         outcome += f", then SNAT (masquerade) {original.src} → {final.src}"
     path = " → ".join(chains)
     return Hop("iptables", node, f"{path}: {outcome}" if path else outcome, rules)
+
+
+INGRESS_NGINX_IMAGE = "registry.k8s.io/ingress-nginx/controller"
+
+
+class IngressControllers:
+    """The ingress-nginx controllers running in the cluster: one per controller container.
+
+    The controller's process lives in its container: it starts when the container
+    starts, stops when it exits (gracefully: it clears the Ingress status if it is the
+    last one), and stops abruptly when its node fails.
+    """
+
+    def __init__(self, cluster):
+        self.c = cluster
+        self.running: dict[str, tuple] = {}  # container id -> (kubelet, sandbox, controller)
+
+    def __repr__(self) -> str:
+        return f"IngressControllers({len(self.running)} running)"
+
+    def watch(self, kubelet) -> None:
+        kubelet.runtime.lifecycle_hooks.append(lambda event, container: self._on(kubelet, event, container))
+
+    def _on(self, k, event: str, container) -> None:
+        if container.image.repository != INGRESS_NGINX_IMAGE:
+            return
+        from k8slab.node.ingress_nginx import IngressNginxController
+
+        entry = self.running.get(container.id)
+        if event in ("start", "thaw") and (entry is None or not entry[2].running):
+            sandbox = k.runtime.sandboxes.get(container.sandbox_id)
+            ctl = entry[2] if entry is not None else IngressNginxController(
+                self.c.api, self.c.loop, self.c.rng, pod_name=sandbox.pod_name, pod_namespace=sandbox.namespace,
+                events=self.c.events_enabled)
+            self.running[container.id] = (k, sandbox, ctl)
+            ctl.start()
+        elif event in ("exit", "freeze") and entry is not None:
+            entry[2].stop(graceful=event == "exit")
+            if event == "exit":
+                del self.running[container.id]
+
+    def _active(self):
+        return [(k, sb, ctl) for k, sb, ctl in self.running.values() if ctl.running and k.running]
+
+    def address_of(self, host: str) -> str | None:
+        for _k, _sb, ctl in self._active():
+            address = ctl.address_of(host)
+            if address:
+                return address
+        return None
+
+    def serves(self, sandbox, port: int) -> bool:
+        return port in (80, 443) and any(sb is sandbox for _k, sb, _c in self._active())
+
+    def forward(self, dp: DataPlane, resp: Response, k, sandbox, port: int, path: str, host_header: str,
+                headers, client_ip: str) -> None:
+        """nginx in the controller pod picks a route and proxies to one endpoint pod directly."""
+        from k8slab.network.ingress import nginx_error_page
+
+        ctl = next(c for _k, sb, c in self._active() if sb is sandbox)
+        host = host_header.rsplit(":", 1)[0] if ":" in host_header else host_header
+        pick = ctl.pick_backend(host, path, rng=dp.random)
+        me = sandbox.pod_name
+        if pick is None or pick[1] is None:
+            status = 404 if pick is None else 503
+            why = (f"no Ingress rule for host {host} path {path}: the default backend answers"
+                   if pick is None else f"{pick[0].backend} has no ready endpoint")
+            resp.hops.append(Hop("ingress", k.name, f"{me}: {why} ({status})"))
+            resp.status, resp.body = status, nginx_error_page(status)
+            resp.reason = {404: "Not Found", 503: "Service Temporarily Unavailable"}[status]
+            resp.node, resp.pod, resp.namespace, resp.pod_ip = k.name, me, sandbox.namespace, sandbox.ip
+            return
+        route, endpoint = pick
+        where = f"{route.path} ({route.path_type})" if route.path else "default backend"
+        host_text = route.host or "*"
+        resp.hops.append(Hop("ingress", k.name, f"{me}: host {host_text} path {where} of ingress {route.namespace}/"
+                                                f"{route.ingress} → {route.backend} → endpoint {endpoint}"))
+        pod = {"metadata": {"name": me, "namespace": sandbox.namespace}, "spec": {}}
+        src = _Source("pod", me, sandbox.ip, k, pod)
+        ip, _, ep_port = endpoint.rpartition(":")
+        dp._deliver(resp, src, ip, int(ep_port), path, host_header, headers, display=host)
 
 
 class DNSView:

@@ -328,6 +328,8 @@ def serve_http(proc, kind: str, opts: dict, *, method: str = "GET", path: str = 
     dt = EPOCH + timedelta(seconds=now)
     started = opts.get("start", proc.start)
     client_ip = client_ip or "127.0.0.1"
+    if kind == "ingress" and path_only in ("/healthz", "/readyz"):
+        return HttpResponse(200, "ok")  # the controller's health endpoint (port 10254)
     if kind in ("nginx", "httpd", "ingress", "python-http"):
         root = {"nginx": "/usr/share/nginx/html", "httpd": "/usr/local/apache2/htdocs"}.get(kind, opts.get("root", "/"))
         target = posixpath.normpath(root + "/" + path_only.lstrip("/"))

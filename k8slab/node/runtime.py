@@ -187,6 +187,9 @@ class ContainerRuntime:
         self.containers: dict[str, Container] = {}
         self.ipam: HostLocalIPAM | None = None
         self.on_container_exit = None  # the kubelet's callback (its PLEG)
+        # observers of container life: fn(event, container) with event "start", "exit", "freeze", "thaw"
+        # (the cluster runs components that live in containers, like ingress-nginx's controller, this way)
+        self.lifecycle_hooks: list = []
         self.alive = True
         self._timers: set = set()
         self._by_ip: dict[str, str] = {}
@@ -228,6 +231,7 @@ class ContainerRuntime:
         for ev in self._timers:
             self.loop.cancel(ev)
         self._timers.clear()
+        self._notify("freeze")
 
     def thaw(self) -> None:
         """The node is back: programs continue from where the clock now is."""
@@ -235,6 +239,12 @@ class ContainerRuntime:
         for c in self.containers.values():
             if c.running:
                 self._schedule_process(c)
+        self._notify("thaw")
+
+    def _notify(self, event: str, container: Container | None = None) -> None:
+        for hook in self.lifecycle_hooks:
+            for c in [container] if container is not None else [c for c in self.containers.values() if c.running]:
+                hook(event, c)
 
     def update_runtime_config(self, pod_cidr: str) -> None:
         """CRI ``UpdateRuntimeConfig``: the kubelet hands over the node's pod CIDR for CNI."""
@@ -371,6 +381,8 @@ class ContainerRuntime:
             self._later(0.3, self._exit, c, 137, "OOMKilled", what=f"OOM kill {self._ref(c)}")
             return c
         self._schedule_process(c)
+        if self.lifecycle_hooks:
+            self._notify("start", c)
         return c
 
     def _listening(self, c: Container) -> None:
@@ -422,6 +434,8 @@ class ContainerRuntime:
         c.finished_at = now
         c.exit_code = code
         c.reason = reason
+        if self.lifecycle_hooks:
+            self._notify("exit", c)
         if notify and self.on_container_exit is not None:
             self.on_container_exit(c)
 
