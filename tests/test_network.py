@@ -454,3 +454,18 @@ def test_ingress_backend_without_ready_pods_is_503(site):
     site.run()
     r = site.curl("http://www.example.com/blog", from_outside=True)
     assert r.status == 503 and "has no ready endpoint" in r.hops[-1].text
+
+
+def test_multiple_ports_by_name_and_by_number(net):
+    net.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web2"},
+               "spec": {"selector": {"app": "web"},
+                        "ports": [{"name": "http", "port": 80, "targetPort": "http"},
+                                  {"name": "alt", "port": 8081, "targetPort": 8080}]}})
+    net.run()
+    for url in ("http://web2/", "http://web2:8081/"):
+        r = net.curl(url, from_pod="client")
+        assert r.ok and r.pod in pods_of(net, "web") and r.pod_ip + ":8080" in r.hops[1].text
+    nat = net.node(net.get("pod", "client")["spec"]["nodeName"]).iptables(table="nat")
+    assert '--comment "default/web2:http cluster IP"' in nat and '--comment "default/web2:alt cluster IP"' in nat
+    r = net.curl("http://web2:9999/", from_pod="client")
+    assert r.exit_code == 28 and "none matched port 9999" in r.hops[-1].text
