@@ -12,7 +12,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["Cluster", "__version__", "load_ipython_extension"]
+__all__ = ["Cluster", "Operator", "Requeue", "__version__", "load_ipython_extension"]
 
 
 def __getattr__(name: str):
@@ -21,6 +21,10 @@ def __getattr__(name: str):
         from k8slab.cluster import Cluster
 
         return Cluster
+    if name in ("Operator", "Requeue"):
+        from k8slab import operator
+
+        return getattr(operator, name)
     if name in ("plot", "widgets", "course"):
         import importlib
 

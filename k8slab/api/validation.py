@@ -95,7 +95,7 @@ def _check_kind(manifest: Manifest, registry: KindRegistry) -> None:
 # --------------------------------------------------------------------------
 
 
-def validate_manifest(manifest: Manifest, registry: KindRegistry | None = None) -> None:
+def validate_manifest(manifest: Manifest, registry: KindRegistry | None = None, custom_problem=None) -> None:
     """Check a manifest as ``kubectl apply`` and the API server would; raise on the first problem.
 
     Parameters
@@ -122,6 +122,8 @@ def validate_manifest(manifest: Manifest, registry: KindRegistry | None = None) 
     registry = registry if registry is not None else _builtin_registry()
     _check_kind(manifest, registry)
     problem = schema_problem(manifest)
+    if problem is None and custom_problem is not None:
+        problem = custom_problem(manifest)  # a custom resource: its CRD's schema
     if problem is not None:
         raise problem
     causes = semantic_causes(manifest.obj)

@@ -31,6 +31,7 @@ from k8slab.api.names import random_suffix
 from k8slab.api.objects import clone
 from k8slab.api.selectors import LabelSelector, parse_field_selector, parse_selector
 from k8slab.apiserver import admission as admission_mod
+from k8slab.apiserver import crd as crd_mod
 from k8slab.apiserver import patch as patch_mod
 from k8slab.apiserver.request import Request, UserInfo
 from k8slab.etcd.store import CompareFailed, Etcd, Unavailable, WatchEvent
@@ -435,6 +436,11 @@ class APIServer:
             else:
                 new.pop("status", None)
             m = new["metadata"]
+            crd = crd_mod.stored_crd(self, kind)
+            if crd is not None:
+                causes = crd_mod.status_update_causes(crd, kind, new)
+                if causes:
+                    raise errors.Invalid(kind.kind, kind.group, name, causes)
         else:
             api_defaults.apply_defaults(new)
             if "status" in kind.subresources:
@@ -527,6 +533,13 @@ class APIServer:
             if not (obj.get("spec") or {}).get("nodeName") or phase in ("Succeeded", "Failed"):
                 grace = 0
             graceful = grace > 0
+        if kind.kind == "CustomResourceDefinition" and kind.group == crd_mod.GROUP and not opts.get("dryRun"):
+            # the CRD registry's Delete: the CRD finalizer removes the objects first, then the CRD goes
+            marked = crd_mod.begin_deletion(obj, timestamp(self.loop.now))
+            if marked is None:
+                return obj
+            return self._store(kind, key, marked, expect=kv.mod_revision,
+                               on_exists=lambda: errors.Conflict(kind.group_resource, name))
         if kind.kind == "Namespace":
             return self._delete_namespace(kind, req, obj)
         if not graceful and not finalizers:
@@ -816,7 +829,8 @@ def _prepare_status_on_create(kind: Kind, obj: dict) -> None:
         obj["status"] = {"phase": "Active"}
     elif kind.kind == "Service":
         obj["status"] = {"loadBalancer": {}}
-    elif "status" in kind.subresources and kind.kind not in ("Node", "PersistentVolume", "PersistentVolumeClaim"):
+    elif ("status" in kind.subresources and kind.group in _BUILTIN_GROUPS
+          and kind.kind not in ("Node", "PersistentVolume", "PersistentVolumeClaim", "CustomResourceDefinition")):
         obj["status"] = {}
 
 

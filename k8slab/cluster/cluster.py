@@ -35,6 +35,7 @@ from k8slab.api.kinds import default_registry
 from k8slab.api.manifest import load_manifests
 from k8slab.api.objects import clone
 from k8slab.api.validation import validate_manifest
+from k8slab.apiserver import crd as crd_mod
 from k8slab.apiserver import patch as patch_mod
 from k8slab.apiserver import services as service_registry
 from k8slab.apiserver.request import UserInfo
@@ -48,6 +49,7 @@ from k8slab.cluster.bootstrap import (
     node_internal_ip,
 )
 from k8slab.cluster.dataplane import DataPlane
+from k8slab.controlplane.apiextensions import APIExtensionsServer
 from k8slab.controlplane.cloud import CloudControllerManager
 from k8slab.controlplane.manager import ControllerManager
 from k8slab.controlplane.registry import DEFAULT_CONTROLLERS
@@ -109,6 +111,10 @@ class Cluster:
         self.api = APIServer(self.etcd, self.loop, self.trace, self.rng, self.kinds)
         # kube-apiserver's Service registry hands out ClusterIPs and NodePorts
         self.service_allocator = service_registry.register(self.api)
+        # kube-apiserver's apiextensions part: CRDs become served kinds
+        self.apiextensions = APIExtensionsServer(self.api, self.loop, self.rng)
+        self.apiextensions.start()
+        self.operators: dict = {}  # name -> a learner's running Operator
         self.events_enabled = events
         self.pod_cidr = pod_cidr
         self.admin = self.api.client("kubectl")
@@ -266,7 +272,7 @@ class Cluster:
         """
         manifests = load_manifests(source)
         for m in manifests:
-            validate_manifest(m, self.kinds)
+            validate_manifest(m, self.kinds, custom_problem=lambda m: crd_mod.custom_resource_problem(self.api, m))
         # a namespace created earlier in the same batch does not exist yet during the dry run
         # (kubectl applies one object after the other): those objects are checked when created
         batch_namespaces = {m.obj.get("metadata", {}).get("name") for m in manifests
@@ -345,6 +351,28 @@ class Cluster:
         apply.load = lambda src: [m.obj for m in load_manifests(src)]
         k = Kubectl(client, self.kinds, now=lambda: EPOCH + timedelta(seconds=self.loop.now), apply=apply)
         return k.run(command)
+
+    # -- operators ---------------------------------------------------------------------------------
+    def controller(self, target, *, owns=(), name: str | None = None):
+        """Run a learner's operator in the cluster.
+
+        ``@c.controller("websites.example.com", owns=["deployments"])`` on a function
+        ``reconcile(obj, client)`` returns the running :class:`~k8slab.operator.Operator`;
+        ``c.controller(WebsiteController)`` starts an ``Operator`` subclass.
+        """
+        from k8slab import operator
+
+        started = operator.controller(self, target, owns=owns, name=name)
+        if isinstance(target, type):
+            self.operators[started.name] = started
+            return started
+
+        def decorate(fn):
+            op = started(fn)
+            self.operators[op.name] = op
+            return op
+
+        return decorate
 
     # -- time ----------------------------------------------------------------------------------
     @property

@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from k8slab.api import errors
+from k8slab.apiserver.crd import is_custom
 from k8slab.apiserver.events import EventRecorder
 from k8slab.apiserver.workqueue import WorkQueue
 from k8slab.controlplane.controller import Controller, ControllerFailure
@@ -154,15 +155,31 @@ class GarbageCollector(Controller):
         self.monitored: set[tuple[str, str]] = set()
         for resource in self.resources:
             kind = self.kinds.resolve(resource)
-            if kind is None:
-                continue
-            self.monitored.add((kind.group, kind.kind))
-            inf = self.informers.informer(kind.plural)
-            inf.add_event_handler(
-                lambda obj: self._graph_change("add", None, obj),
-                lambda old, new: self._graph_change("update", old, new),
-                lambda obj: self._graph_change("delete", None, obj),
-            )
+            if kind is not None:
+                self._monitor(kind)
+        # Custom kinds come and go with their CRDs (the real collector re-reads discovery every 30 s):
+        # look again whenever a CRD changes, once the API server has had the same delivery.
+        crds = self.informers.informer("customresourcedefinitions.apiextensions.k8s.io")
+        crds.add_event_handler(self._crd_changed, lambda old, new: self._crd_changed(new))
+
+    def _monitor(self, kind) -> None:
+        self.monitored.add((kind.group, kind.kind))
+        inf = self.informers.informer(kind.group_resource)
+        inf.add_event_handler(
+            lambda obj: self._graph_change("add", None, obj),
+            lambda old, new: self._graph_change("update", old, new),
+            lambda obj: self._graph_change("delete", None, obj),
+        )
+
+    def _crd_changed(self, crd: dict) -> None:
+        self.loop.call_soon(self._sync_monitors, who=self.name, what="resync monitors from discovery")
+
+    def _sync_monitors(self) -> None:
+        new = [k for k in self.kinds.all() if (k.group, k.kind) not in self.monitored and is_custom(k)]
+        for kind in new:
+            self._monitor(kind)
+        if new and self.manager.started:
+            self.informers.start()
 
     def __repr__(self) -> str:
         return f"GarbageCollector({len(self.graph)} nodes, {len(self.queue)} to delete, {len(self.orphan_queue)} to orphan)"
