@@ -536,15 +536,6 @@ spec:
 ---
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
-metadata:
-  name: standard
-  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
-provisioner: rancher.io/local-path
-reclaimPolicy: Delete
-volumeBindingMode: WaitForFirstConsumer
----
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
 metadata: {name: fast}
 provisioner: kubernetes.io/no-provisioner
 parameters: {type: ssd}
@@ -585,7 +576,7 @@ data   Bound     pv-data   2Gi        RWO,ROX        manual         <unset>     
     assert k(c, "get storageclasses") == """\
 NAME                 PROVISIONER                    RECLAIMPOLICY   VOLUMEBINDINGMODE      ALLOWVOLUMEEXPANSION   AGE
 fast                 kubernetes.io/no-provisioner   Retain          Immediate              true                   30s
-standard (default)   rancher.io/local-path          Delete          WaitForFirstConsumer   false                  30s
+standard (default)   rancher.io/local-path          Delete          WaitForFirstConsumer   false                  40s
 """
 
 

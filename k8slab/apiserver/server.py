@@ -829,6 +829,8 @@ def _prepare_status_on_create(kind: Kind, obj: dict) -> None:
         obj["status"] = {"phase": "Active"}
     elif kind.kind == "Service":
         obj["status"] = {"loadBalancer": {}}
+    elif kind.kind in ("PersistentVolume", "PersistentVolumeClaim"):
+        obj["status"] = {"phase": "Pending"}  # the registry's PrepareForCreate drops what the user sent
     elif ("status" in kind.subresources and kind.group in _BUILTIN_GROUPS
           and kind.kind not in ("Node", "PersistentVolume", "PersistentVolumeClaim", "CustomResourceDefinition")):
         obj["status"] = {}
@@ -838,6 +840,9 @@ def _deletion_complete(kind: Kind, obj: dict) -> bool:
     # A pod being deleted gracefully stays until its kubelet confirms (grace period 0).
     if kind.kind == "Pod":
         return obj["metadata"].get("deletionGracePeriodSeconds", 0) == 0
+    if kind.kind == "Namespace":
+        # ShouldDeleteNamespaceDuringUpdate: kept until the namespace controller finalizes it
+        return not (obj.get("spec") or {}).get("finalizers")
     return True
 
 

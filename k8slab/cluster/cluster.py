@@ -54,6 +54,12 @@ from k8slab.controlplane.cloud import CloudControllerManager
 from k8slab.controlplane.manager import ControllerManager
 from k8slab.controlplane.registry import DEFAULT_CONTROLLERS
 from k8slab.controlplane.scheduler import Scheduler
+from k8slab.controlplane.scheduler.plugins.volumebinding import VolumeBinding
+from k8slab.controlplane.volume import (
+    DefaultStorageClass,
+    StorageObjectInUseProtection,
+    default_storage_class,
+)
 from k8slab.etcd.cluster import EtcdCluster
 from k8slab.etcd.store import Etcd
 from k8slab.node.kubelet import Kubelet
@@ -111,6 +117,7 @@ class Cluster:
         self.api = APIServer(self.etcd, self.loop, self.trace, self.rng, self.kinds)
         # kube-apiserver's Service registry hands out ClusterIPs and NodePorts
         self.service_allocator = service_registry.register(self.api)
+        self.api.mutating.extend([DefaultStorageClass(), StorageObjectInUseProtection()])
         # kube-apiserver's apiextensions part: CRDs become served kinds
         self.apiextensions = APIExtensionsServer(self.api, self.loop, self.rng)
         self.apiextensions.start()
@@ -129,6 +136,7 @@ class Cluster:
         # cloud-controller-manager with a fake cloud: LoadBalancer Services get an external IP
         self.cloud_controller_manager = CloudControllerManager(self.api, self.loop, self.rng, events=events)
         self.scheduler = Scheduler(self.api, self.loop, self.rng, events=events)
+        self.scheduler.add_plugin(VolumeBinding(), before="PodTopologySpread")
         self.dataplane = DataPlane(self)
         self._add_kubelet("control-plane", control_plane=True)
         self.controller_manager.start()
@@ -153,6 +161,8 @@ class Cluster:
         kubeadm = self.api.client("kubeadm")
         for obj in coredns_objects():
             kubeadm.create(obj)
+        # kind's default StorageClass (its local-path provisioner gives each claim a directory on a node)
+        kubeadm.create(default_storage_class())
 
     def _add_kubelet(self, name: str, *, control_plane: bool = False, cpu: str | None = None,
                      memory: str | None = None, labels: dict | None = None, taints: list | None = None,

@@ -6,11 +6,13 @@ from k8slab.controlplane.deployment import DeploymentController
 from k8slab.controlplane.endpointslice import EndpointsController, EndpointSliceController
 from k8slab.controlplane.garbagecollector import GarbageCollector
 from k8slab.controlplane.job import JobController, TTLAfterFinishedController
+from k8slab.controlplane.namespace import NamespaceController
 from k8slab.controlplane.nodeipam import NodeIpamController
 from k8slab.controlplane.nodelifecycle import NodeLifecycleController
 from k8slab.controlplane.podgc import PodGCController
 from k8slab.controlplane.replicaset import ReplicaSetController
 from k8slab.controlplane.statefulset import StatefulSetController
+from k8slab.controlplane.volume import STORAGE_CONTROLLERS
 
 DEFAULT_CONTROLLERS = [
     DeploymentController,
@@ -26,4 +28,6 @@ DEFAULT_CONTROLLERS = [
     JobController,
     CronJobController,
     TTLAfterFinishedController,
+    NamespaceController,
+    *STORAGE_CONTROLLERS,
 ]

@@ -233,15 +233,26 @@ def pod_volumes(worker) -> dict[str, Volume]:
                 host[path] = new_volume(f"hostPath:{path}")
             out[name] = host[path]
         elif "persistentVolumeClaim" in vol:
-            claim = vol["persistentVolumeClaim"].get("claimName", "")
+            # The volume manager mounts only a claim bound to a volume (getPVCExtractPV), and the
+            # data lives on that PersistentVolume's disk: it outlives every pod that mounts it.
+            source = vol["persistentVolumeClaim"]
+            claim = source.get("claimName", "")
             pvc = _get(worker, "persistentvolumeclaims", claim)
+            problem = f"error processing PVC {worker.namespace}/{claim}"
             if pvc is None:
-                raise MountError(name, f'persistentvolumeclaim "{claim}" not found')
+                raise MountError(name, f"{problem}: failed to fetch PVC from API server: "
+                                       f'persistentvolumeclaims "{claim}" not found')
+            if pvc["metadata"].get("deletionTimestamp"):
+                raise MountError(name, f"{problem}: PVC is being deleted")
+            if (pvc.get("status") or {}).get("phase") != "Bound":
+                raise MountError(name, f"{problem}: PVC is not bound")
+            pv_name = (pvc.get("spec") or {}).get("volumeName")
+            if not pv_name:
+                raise MountError(name, f"{problem}: PVC has empty pvc.Spec.VolumeName")
             disks = _DISKS.setdefault(worker.k.api, {})
-            key = (pvc.get("spec") or {}).get("volumeName") or pvc["metadata"].get("uid")
-            if key not in disks:
-                disks[key] = new_volume(f"pv:{key}")
-            out[name] = disks[key]
+            if pv_name not in disks:
+                disks[pv_name] = new_volume(f"pv:{pv_name}")
+            out[name] = _ReadOnlyView(disks[pv_name]) if source.get("readOnly") else disks[pv_name]
         else:
             out[name] = new_volume(f"{name}")
     return out

@@ -4,7 +4,9 @@ Filter order (``getDefaultPlugins``): NodeUnschedulable, NodeName,
 TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit, PodTopologySpread.
 Score weights: TaintToleration 3, NodeAffinity 2, NodeResourcesFit 1,
 PodTopologySpread 2, InterPodAffinity 2, NodeResourcesBalancedAllocation 1,
-ImageLocality 1. (Volume plugins are not simulated: k8slab has no volumes to bind.)
+ImageLocality 1. ``VolumeBinding`` (between NodeResourcesFit and PodTopologySpread
+in v1.30) is available but not in this list yet: it needs the PersistentVolume
+controller running; other volume plugins (limits, zones) are not simulated.
 
 Example
 -------
@@ -26,6 +28,7 @@ from k8slab.controlplane.scheduler.plugins.noderesources import (
 from k8slab.controlplane.scheduler.plugins.nodeunschedulable import NodeUnschedulable
 from k8slab.controlplane.scheduler.plugins.podtopologyspread import PodTopologySpread
 from k8slab.controlplane.scheduler.plugins.tainttoleration import TaintToleration
+from k8slab.controlplane.scheduler.plugins.volumebinding import VolumeBinding
 
 
 def default_plugins() -> list:
@@ -55,5 +58,6 @@ __all__ = [
     "NodeUnschedulable",
     "PodTopologySpread",
     "TaintToleration",
+    "VolumeBinding",
     "default_plugins",
 ]
