@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_LAB  := $(VENV)/.installed-lab
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: lab test lint bench clean
+.PHONY: lab test lint bench bench-network clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ lint: $(STAMP_TEST)
 
 bench: $(STAMP_LAB)
 	$(BIN)/python benchmarks/deployment_scale.py
+
+bench-network: $(STAMP_LAB)
+	$(BIN)/python benchmarks/service_rules.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 
 from k8slab.api import errors
 from k8slab.api.objects import clone, is_pod_ready, owner_reference
@@ -184,7 +185,19 @@ def pod_to_endpoint(pod: dict, svc: dict, zone: str | None = None) -> dict:
     return ep
 
 
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 def _is_ipv4(ip: str) -> bool:
+    """Is ``ip`` an IPv4 address (as ``ipaddress`` parses it: four decimal octets, no leading zeros)?
+
+    >>> _is_ipv4("10.244.1.5"), _is_ipv4("10.244.01.5"), _is_ipv4("fd00::1")
+    (True, False, False)
+    """
+    if type(ip) is str:
+        # the common case, without building an address object (this runs for every endpoint)
+        return _IPV4.fullmatch(ip) is not None
     try:
         return isinstance(ipaddress.ip_address(ip), ipaddress.IPv4Address)
     except ValueError:

@@ -433,14 +433,49 @@ class Rule:
 
 
 class Chain:
-    """A named, ordered list of rules; built-in chains have a policy (``ACCEPT``)."""
+    """A named, ordered list of rules; built-in chains have a policy (``ACCEPT``).
 
-    __slots__ = ("name", "policy", "rules")
+    A *frozen* chain holds its rules as a tuple: several tables may share it (kube-proxy
+    writes the same chains of a Service on every node); a table copies it before changing it.
+    """
 
-    def __init__(self, name: str, policy: str | None = None):
+    __slots__ = ("name", "policy", "rules", "_by_dst")
+
+    def __init__(self, name: str, policy: str | None = None, rules: list[Rule] | tuple[Rule, ...] | None = None):
         self.name = name
         self.policy = policy
-        self.rules: list[Rule] = []
+        self.rules: list[Rule] | tuple[Rule, ...] = [] if rules is None else rules
+        self._by_dst: tuple | None = None
+
+    def frozen(self) -> Chain:
+        """A read-only copy (rules as a tuple) that several tables may hold."""
+        return Chain(self.name, self.policy, tuple(self.rules))
+
+    def candidates(self, dst: int) -> list[int] | None:
+        """Positions of the rules a packet to address ``dst`` may match, in order (``None``: all).
+
+        A rule for one other destination address (``-d x/32``) cannot match and is checked
+        before any match module runs (so skipping it changes nothing: no random draw, no
+        ``recent`` update). In ``KUBE-SERVICES`` that is nearly every rule, so a packet walk
+        looks at its Service's rules instead of all of them. Only long chains are indexed;
+        the index is remade when the chain's rules change length.
+
+        >>> c = Chain("KUBE-SERVICES", rules=[Rule("KUBE-SERVICES", Jump(f"KUBE-SVC-{i}"), dst=f"10.96.0.{i}")
+        ...                                   for i in range(1, 20)] + [Rule("KUBE-SERVICES", Jump("KUBE-NODEPORTS"))])
+        >>> c.candidates(ip_int("10.96.0.3")), c.candidates(ip_int("10.96.1.1"))
+        ([2, 19], [19])
+        """
+        rules = self.rules
+        index = self._by_dst
+        if index is None or index[0] is not rules or index[1] != len(rules):
+            index = self._by_dst = (rules, len(rules), *_dst_index(rules))
+        by_dst, others = index[2], index[3]
+        if by_dst is None:
+            return None
+        hit = by_dst.get(dst)
+        if hit is None:
+            return others
+        return sorted(hit + others) if others else hit
 
     def __repr__(self) -> str:
         return f"Chain({self.name}, {len(self.rules)} rules)"
@@ -450,6 +485,29 @@ class Chain:
 
     def __len__(self) -> int:
         return len(self.rules)
+
+
+#: Chains shorter than this are scanned rule by rule (an index would not pay for itself).
+_INDEX_MIN_RULES = 16
+
+
+def _dst_index(rules) -> tuple[dict[int, list[int]] | None, list[int]]:
+    """Rule positions by the single destination address they require, and the other positions."""
+    if len(rules) < _INDEX_MIN_RULES:
+        return None, []
+    by_dst: dict[int, list[int]] = {}
+    others: list[int] = []
+    for i, rule in enumerate(rules):
+        if rule.dst is not None and not rule.dst_invert:
+            try:
+                net, mask, _ = _cidr(rule.dst)
+            except ValueError:
+                mask = 0
+            if mask == 0xFFFFFFFF:
+                by_dst.setdefault(net, []).append(i)
+                continue
+        others.append(i)
+    return (by_dst or None), others
 
 
 BUILTIN_CHAINS = {
@@ -478,17 +536,53 @@ class Table:
         if name not in self.chains:
             self.chains[name] = Chain(name)
 
+    def _writable(self, name: str) -> list[Rule]:
+        """The rule list of chain ``name`` (created if needed), copied first if it is shared."""
+        chain = self.chains.get(name)
+        if chain is None:
+            chain = self.chains[name] = Chain(name)
+        elif type(chain.rules) is tuple:
+            chain = self.chains[name] = Chain(name, chain.policy, list(chain.rules))
+        return chain.rules
+
     def append(self, rule: Rule) -> None:
         """``-A``: add at the end of the rule's chain (created if needed)."""
-        self.ensure_chain(rule.chain)
-        self.chains[rule.chain].rules.append(rule)
+        self._writable(rule.chain).append(rule)
 
     def ensure_rule_first(self, rule: Rule) -> None:
         """What kube-proxy's ``EnsureRule(Prepend, ...)`` does: ``-I`` at the top unless present."""
-        self.ensure_chain(rule.chain)
-        rules = self.chains[rule.chain].rules
+        rules = self._writable(rule.chain)
         if all(r.text != rule.text for r in rules):
             rules.insert(0, rule)
+
+    def adopt(self, chains: dict[str, Chain]) -> None:
+        """Append the rules of frozen ``chains`` (by name) to this table's chains of those names.
+
+        The same as ``ensure_chain`` and ``append`` of each rule, but the chains this table
+        does not have yet are taken as they are (shared, not copied): the cheap way to write
+        the same chains into many tables (see :func:`merge_chains`). Changing a shared
+        chain later (``append``) copies it first, so the other tables keep theirs.
+
+        >>> shared = merge_chains([[Chain("KUBE-SVC-X", rules=(Rule("KUBE-SVC-X", Jump("KUBE-SEP-A")),))]])
+        >>> a, b = Table("nat"), Table("nat")
+        >>> a.adopt(shared); b.adopt(shared)
+        >>> a["KUBE-SVC-X"] is b["KUBE-SVC-X"]
+        True
+        >>> a.append(Rule("KUBE-SVC-X", Jump("KUBE-SEP-B")))
+        >>> len(a["KUBE-SVC-X"]), len(b["KUBE-SVC-X"])
+        (2, 1)
+        """
+        mine = self.chains
+        both = sorted(chains.keys() & mine.keys())
+        kept = [mine[name] for name in both]
+        mine.update(chains)
+        for have in kept:
+            more = chains[have.name].rules
+            mine[have.name] = Chain(have.name, have.policy, [*have.rules, *more]) if more else have
+
+    def frozen_chains(self) -> tuple[Chain, ...]:
+        """The table's user chains and non-empty built-in ones, frozen, for :func:`merge_chains`."""
+        return tuple(c.frozen() for c in self.chains.values() if c.policy is None or c.rules)
 
     def rules(self) -> list[Rule]:
         """Every rule, in ``iptables-save`` order: built-in chains first, then user chains by name."""
@@ -509,6 +603,33 @@ class Table:
             lines.extend(r.text for r in c.rules)
         lines.append("COMMIT")
         return lines
+
+
+def merge_chains(groups) -> dict[str, Chain]:
+    """Frozen chains by name from ``groups`` (iterables of frozen chains), for :meth:`Table.adopt`.
+
+    The rules of chains of the same name are concatenated in order (as appending them one
+    group after the other would); a chain that occurs once is kept as it is, shared.
+
+    >>> a = Chain("X", rules=(Rule("X", Jump("A")),)); b = Chain("X", rules=(Rule("X", Jump("B")),))
+    >>> [r.text for r in merge_chains([[a], [b, Chain("Y")]])["X"].rules]
+    ['-A X -j A', '-A X -j B']
+    """
+    out: dict[str, Chain] = {}
+    grown: dict[str, list[Rule]] = {}
+    for chains in groups:
+        for c in chains:
+            have = out.get(c.name)
+            if have is None:
+                out[c.name] = c
+            elif c.rules:
+                rules = grown.get(c.name)
+                if rules is None:
+                    rules = grown[c.name] = list(have.rules)
+                rules.extend(c.rules)
+    for name, rules in grown.items():
+        out[name] = Chain(name, out[name].policy, tuple(rules))
+    return out
 
 
 def _ctime(seconds: float) -> str:

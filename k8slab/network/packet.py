@@ -34,9 +34,10 @@ ACCEPT: 10.244.2.7 -> 10.244.1.5:8080/tcp
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, replace
 
-from k8slab.network.iptables import MatchContext, Rule, Table, Tables
+from k8slab.network.iptables import MatchContext, Rule, Table, Tables, ip_int
 
 
 @dataclass
@@ -108,15 +109,23 @@ def _traverse(table: Table, start: str, pkt: Packet, ctx: MatchContext, steps: l
 
     Jumps push the calling position; the end of a user chain (or ``RETURN``) pops
     back; the end of a built-in chain applies its policy. ``DNAT`` and
-    ``MASQUERADE`` rewrite the packet and end the table, as in the kernel.
+    ``MASQUERADE`` rewrite the packet and end the table, as in the kernel, so the
+    destination is the same all the way: rules for other destinations are skipped
+    (:meth:`~k8slab.network.iptables.Chain.candidates`).
     """
+    try:
+        dst = ip_int(pkt.dst)
+    except ValueError:
+        dst = None  # not an IPv4 address: every rule is looked at
     stack: list[tuple[str, int]] = []
     chain, i = start, 0
     while True:
-        rules = table.chains[chain].rules
-        while i < len(rules):
-            rule = rules[i]
-            i += 1
+        c = table.chains[chain]
+        rules = c.rules
+        positions = c.candidates(dst) if dst is not None else None
+        jumped = False
+        for j in range(i, len(rules)) if positions is None else positions[bisect_left(positions, i):]:
+            rule = rules[j]
             if not rule.applies(pkt, ctx):
                 continue
             steps.append(Step(table.name, chain, rule))
@@ -125,9 +134,10 @@ def _traverse(table: Table, start: str, pkt: Packet, ctx: MatchContext, steps: l
                 continue
             kind = t.kind
             if kind == "jump":
-                stack.append((chain, i))
+                stack.append((chain, j + 1))
                 chain, i = t.chain, 0
-                rules = table.chains[chain].rules
+                jumped = True
+                break
             elif kind == "mark":
                 pkt.mark = (pkt.mark & ~t.mask & 0xFFFFFFFF) ^ t.value
             elif kind == "dnat":
@@ -145,10 +155,12 @@ def _traverse(table: Table, start: str, pkt: Packet, ctx: MatchContext, steps: l
                 break
             else:  # ACCEPT / DROP
                 return t.name
-        if table.chains[chain].policy is None and stack:
+        if jumped:
+            continue
+        if c.policy is None and stack:
             chain, i = stack.pop()  # end of a user chain (or RETURN): back to the caller
             continue
-        policy = table.chains[chain].policy or "ACCEPT"
+        policy = c.policy or "ACCEPT"
         steps.append(Step(table.name, chain, None, f"policy {policy}"))
         return policy
 

@@ -16,6 +16,12 @@ masquerade) → ``KUBE-SVC-<hash>``. A service port with no endpoints gets a
 ``REJECT`` in the filter table. The code follows ``syncProxyRules`` of
 ``pkg/proxy/iptables/proxier.go`` (v1.30).
 
+A node's rules are built when someone looks at them (``tables``, ``iptables()``,
+``walk()``), from the state of its last sync. Nodes that synced the same objects
+write the same rules for them, so the chains of each service port are built once
+and shared, read-only, by every node's tables (a table copies a chain before
+changing it).
+
 Simplified here: service ports are written in order of their names (Go map
 order in the real thing); no conntrack, topology hints, health-check node ports,
 nfacct counters or mangle table; one IP family (IPv4).
@@ -57,6 +63,7 @@ from k8slab.network.iptables import (
     external_chain_name,
     firewall_chain_name,
     in_cidr,
+    merge_chains,
     probability_text,
     service_chain_name,
     service_local_chain_name,
@@ -79,7 +86,8 @@ class ServicePortInfo:
 
     __slots__ = ("service", "name", "protocol", "proto", "cluster_ip", "port", "node_port",
                  "external_ips", "lb_ips", "lb_source_ranges", "sticky_seconds", "internal_local",
-                 "external_local", "svc_chain", "svl_chain", "ext_chain", "fw_chain", "ident")
+                 "external_local", "svc_chain", "svl_chain", "ext_chain", "fw_chain", "ident", "port_key",
+                 "node_specific", "fragments")
 
     def __init__(self, svc: dict, port: dict):
         meta, spec = svc["metadata"], svc.get("spec") or {}
@@ -117,6 +125,11 @@ class ServicePortInfo:
         self.ident = (self.name, self.protocol, self.cluster_ip, self.port, self.node_port, self.external_ips,
                       self.lb_ips, self.lb_source_ranges, self.sticky_seconds, self.internal_local,
                       self.external_local)
+        # how its endpoints are filed (endpoints_by_port)
+        self.port_key = (port_name, self.protocol)
+        # whether its rules differ from node to node, and the rules it writes: see KubeProxy._fragment
+        self.node_specific = self.uses_local_endpoints or bool(self.lb_source_ranges)
+        self.fragments: dict[int, tuple[tuple, dict]] = {}
 
     def __repr__(self) -> str:
         return f"ServicePortInfo({self.name}/{self.protocol} {self.cluster_ip}:{self.port})"
@@ -133,6 +146,11 @@ class ServicePortInfo:
     @property
     def uses_local_endpoints(self) -> bool:
         return self.internal_local or (self.external_local and self.externally_accessible)
+
+
+def _same_ports(a: tuple[ServicePortInfo, ...], b: tuple[ServicePortInfo, ...]) -> bool:
+    # the same tuple when derived from the same stored object (the common case): no comparison
+    return a is b or [p.ident for p in a] == [p.ident for p in b]
 
 
 def service_ports(svc: dict) -> tuple[ServicePortInfo, ...]:
@@ -185,32 +203,71 @@ def slice_info(es: dict) -> tuple:
     return tuple(ports), tuple(eps)
 
 
+def _slice_key(es: dict) -> tuple[str, str] | None:
+    """(service ``namespace/name``, slice name) of an EndpointSlice, from its service-name label."""
+    m = es["metadata"]
+    svc = (m.get("labels") or {}).get(SERVICE_NAME_LABEL)
+    if not svc:
+        return None  # not a Service's slice: kube-proxy cannot tell which service it belongs to
+    return f"{m.get('namespace', '')}/{svc}", m["name"]
+
+
+def _slice_entry(es: dict) -> tuple:
+    key = _slice_key(es)
+    return key, (slice_info(es) if key is not None else None)
+
+
+def _service_entry(svc: dict) -> tuple[str, tuple[ServicePortInfo, ...]]:
+    return f"{svc['metadata'].get('namespace', '')}/{svc['metadata']['name']}", service_ports(svc)
+
+
 # Every node's kube-proxy sees the same stored objects (shared watch results): what they derive
 # from them is the same too, so it is computed once for all nodes. The object caches are keyed by
-# identity (holding the object, so its id is not reused); all caches are cleared when they grow.
+# identity (holding the object, so its id is not reused); each cache is cleared when it outgrows
+# a few times what a proxy knows.
 _CACHE_LIMIT = 8192
 _service_cache: dict = {}
 _slice_cache: dict = {}
 _endpoints_cache: dict = {}
+# The rules are shared the same way: each service port keeps the chains it writes for its last
+# few endpoints versions, and the merged chains of all ports are kept for the last few states.
+#: How many endpoints versions of one service port keep their rules (see ``KubeProxy._fragment``).
+_FRAGMENT_VERSIONS = 4
+#: How many merged service sections are kept (see ``_section``): nodes in step share one.
+_SECTIONS_KEPT = 8
+_sections: dict[tuple[int, ...], tuple] = {}
 
 
-def _derived(cache: dict, obj: dict, compute):
+def _section(fragments: list[tuple[tuple, tuple]]) -> tuple[dict, dict]:
+    """The chains of all service ports of a node, merged (filter, nat), shared by nodes in step.
+
+    Nodes that have synced the same state have the very same fragments, in the same order,
+    so the merge is done once for them all. Keyed by the fragments' identities (the entry
+    holds them, so the ids are not reused); the most recently used sections are kept.
+    """
+    key = tuple(map(id, fragments))
+    entry = _sections.pop(key, None)
+    if entry is None:
+        entry = (fragments, merge_chains(f[0] for f in fragments), merge_chains(f[1] for f in fragments))
+        if len(_sections) >= _SECTIONS_KEPT:
+            del _sections[next(iter(_sections))]
+    _sections[key] = entry
+    return entry[1], entry[2]
+
+
+def _cache_limit(proxy: KubeProxy) -> int:
+    # room for every object the proxy knows and their recent versions, at least _CACHE_LIMIT
+    return max(_CACHE_LIMIT, 4 * (len(proxy._svc_ports) + len(proxy._slices)))
+
+
+def _derived(cache: dict, obj: dict, compute, proxy: KubeProxy):
     entry = cache.get(id(obj))
     if entry is not None and entry[0] is obj:
         return entry[1]
-    if len(cache) >= _CACHE_LIMIT:
+    if len(cache) >= _cache_limit(proxy):
         cache.clear()
     value = compute(obj)
     cache[id(obj)] = (obj, value)
-    return value
-
-
-def _cached(cache: dict, key, compute):
-    value = cache.get(key)
-    if value is None:
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        value = cache[key] = compute()
     return value
 
 
@@ -309,37 +366,28 @@ class KubeProxy:
 
     # -- informer handlers (ServiceChangeTracker / EndpointSliceCache) ---------------------------
     def _on_service(self, svc: dict) -> None:
-        key = f"{svc['metadata'].get('namespace', '')}/{svc['metadata']['name']}"
-        self._service_changed(key, _derived(_service_cache, svc, service_ports))
+        self._service_changed(*_derived(_service_cache, svc, _service_entry, self))
 
     def _on_service_delete(self, svc: dict) -> None:
         self._service_changed(f"{svc['metadata'].get('namespace', '')}/{svc['metadata']['name']}", ())
 
     def _service_changed(self, key: str, ports: tuple[ServicePortInfo, ...]) -> None:
-        applied = self._svc_ports.get(key, ())
-        if [p.ident for p in ports] == [p.ident for p in applied]:
+        if _same_ports(ports, self._svc_ports.get(key, ())):
             changed = self._pending_services.pop(key, None) is not None
         else:
             current = self._pending_services.get(key)
-            changed = current is None or [p.ident for p in ports] != [p.ident for p in current]
+            changed = current is None or not _same_ports(ports, current)
             self._pending_services[key] = ports
         if changed:
             self._request_sync()
 
-    def _slice_key(self, es: dict) -> tuple[str, str] | None:
-        m = es["metadata"]
-        svc = (m.get("labels") or {}).get(SERVICE_NAME_LABEL)
-        if not svc:
-            return None  # not a Service's slice: kube-proxy cannot tell which service it belongs to
-        return f"{m.get('namespace', '')}/{svc}", m["name"]
-
     def _on_slice(self, es: dict) -> None:
-        key = self._slice_key(es)
+        key, info = _derived(_slice_cache, es, _slice_entry, self)
         if key is not None:
-            self._slice_changed(key, _derived(_slice_cache, es, slice_info))
+            self._slice_changed(key, info)
 
     def _on_slice_delete(self, es: dict) -> None:
-        key = self._slice_key(es)
+        key = _slice_key(es)
         if key is not None:
             self._slice_changed(key, None)
 
@@ -379,21 +427,23 @@ class KubeProxy:
     def _sync(self) -> None:
         """``syncProxyRules``: apply the pending changes; the rules are rebuilt from them."""
         self._sync_event = None
+        # the services whose slices changed: their endpoints are worked out again (they depend on
+        # the slices only, so a service change alone does not touch them)
         changed: set[str] = set()
         if self._need_full_sync and self.services is not None:
             # after a (re)start: everything from the informers' caches, nothing kept from before
             self._need_full_sync = False
-            changed.update(self._svc_ports, self._slices)
+            changed.update(self._slices)
             self._svc_ports, self._slices = {}, {}
             for svc in self.services.indexer.list():
-                ports = _derived(_service_cache, svc, service_ports)
+                ports = _derived(_service_cache, svc, _service_entry, self)[1]
                 if ports:
                     self._svc_ports[object_key(svc)] = ports
             for es in self.endpointslices.indexer.list():
-                key = self._slice_key(es)
+                key, info = _derived(_slice_cache, es, _slice_entry, self)
                 if key is not None:
-                    self._slices.setdefault(key[0], {})[key[1]] = _derived(_slice_cache, es, slice_info)
-            changed.update(self._svc_ports, self._slices)
+                    self._slices.setdefault(key[0], {})[key[1]] = info
+            changed.update(self._slices)
             self._pending_services.clear()
             self._pending_slices.clear()
         for key, ports in self._pending_services.items():
@@ -401,7 +451,6 @@ class KubeProxy:
                 self._svc_ports[key] = ports
             else:
                 self._svc_ports.pop(key, None)
-            changed.add(key)
         for (svc, name), info in self._pending_slices.items():
             slices = self._slices.setdefault(svc, {})
             if info is None:
@@ -423,8 +472,16 @@ class KubeProxy:
 
     def _endpoints_of(self, svc: str) -> dict[tuple[str, str], list[EndpointInfo]]:
         slices = self._slices.get(svc, {})
-        key = (svc, tuple(sorted(slices.items())))
-        return _cached(_endpoints_cache, key, lambda: endpoints_by_port(svc, slices))
+        # keyed by the identity of the (shared) slice infos: hashing their contents would cost
+        # as much as the endpoints; the entry holds the infos, so their ids are not reused
+        items = tuple(sorted(slices.items())) if len(slices) > 1 else tuple(slices.items())
+        key = (svc, *[(name, id(info)) for name, info in items])
+        entry = _endpoints_cache.get(key)
+        if entry is None:
+            if len(_endpoints_cache) >= _cache_limit(self):
+                _endpoints_cache.clear()
+            entry = _endpoints_cache[key] = (items, endpoints_by_port(svc, slices))
+        return entry[1]
 
     # -- what a learner looks at ---------------------------------------------------------------------
     @property
@@ -487,10 +544,12 @@ class KubeProxy:
         nat.append(Rule("KUBE-MARK-MASQ", SetMark(MASQ_MARK, MASQ_MARK)))  # --or-mark
 
         ports = sorted((p for ps in self._svc_ports.values() for p in ps), key=lambda p: (p.name, p.protocol))
-        total = sum(len(self._port_endpoints(p)) for p in ports)
-        large = total > LARGE_CLUSTER_ENDPOINTS
-        for p in ports:
-            self._write_service_port(t, p, self._port_endpoints(p), large)
+        endpoints = [self._port_endpoints(p) for p in ports]
+        large = sum(map(len, endpoints)) > LARGE_CLUSTER_ENDPOINTS
+        filter_chains, nat_chains = _section([self._fragment(p, eps, large)
+                                              for p, eps in zip(ports, endpoints, strict=True)])
+        flt.adopt(filter_chains)
+        nat.adopt(nat_chains)
 
         nat.append(Rule("KUBE-SERVICES", Jump("KUBE-NODEPORTS"), matches=[
             Comment("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
@@ -502,9 +561,36 @@ class KubeProxy:
             Comment("kubernetes forwarding conntrack rule"), Conntrack("RELATED,ESTABLISHED")]))
         return t
 
-    def _port_endpoints(self, p: ServicePortInfo) -> list[EndpointInfo]:
-        port_name = p.name[len(p.service) + 1:] if p.name != p.service else ""
-        return self._endpoints.get(p.service, {}).get((port_name, p.protocol), [])
+    def _port_endpoints(self, p: ServicePortInfo) -> list[EndpointInfo] | tuple:
+        by_port = self._endpoints.get(p.service)
+        # the one empty tuple when there are none: the same object every time (see _fragment)
+        return by_port.get(p.port_key, ()) if by_port else ()
+
+    def _fragment(self, p: ServicePortInfo, endpoints, large: bool) -> tuple[tuple, tuple]:
+        """The chains service port ``p`` writes (filter, nat), frozen: made once, shared by every node.
+
+        What a port writes depends on the port, its endpoints, large-cluster mode and the
+        cluster CIDR, and on the node only through local endpoints (traffic policy Local) and
+        the node IP (loadBalancerSourceRanges). Every node holds the same ``p`` and endpoints
+        objects (derived once for all, see ``_derived``), so the rules are kept on ``p`` by
+        the endpoints object; the last few endpoints versions are kept, for nodes that lag.
+        """
+        versions = p.fragments
+        entry = versions.get(id(endpoints))
+        if entry is None or entry[0] is not endpoints:
+            if len(versions) >= _FRAGMENT_VERSIONS:
+                del versions[next(iter(versions))]
+            entry = versions[id(endpoints)] = (endpoints, {})
+        key = (large, self.cluster_cidr)
+        if p.node_specific:
+            key += (self.node_name if p.uses_local_endpoints else None,
+                    self.node_ip if p.lb_source_ranges else None)
+        fragment = entry[1].get(key)
+        if fragment is None:
+            scratch = Tables(local_ips=[self.node_ip])
+            self._write_service_port(scratch, p, endpoints, large)
+            fragment = entry[1][key] = (scratch.filter.frozen_chains(), scratch.nat.frozen_chains())
+        return fragment
 
     def _categorize(self, p: ServicePortInfo, endpoints: list[EndpointInfo]):
         """``CategorizeEndpoints``: ready endpoints, else serving-and-terminating ones (graceful drain)."""
