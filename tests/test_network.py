@@ -306,6 +306,9 @@ spec:
     assert ready == {pods[0]: False, pods[1]: True, pods[2]: True}
     t = c.traffic("web", requests=1000, from_pod="client")
     assert sorted(t) == pods[1:] and sum(t.values()) == 1000
+    # nginx answers with its welcome page
+    r = c.curl("http://web/", from_pod="client")
+    assert r.ok and "<title>Welcome to nginx!</title>" in r.body and r.pod in pods[1:]
 
 
 def test_deleted_pods_endpoint_goes_and_rules_follow_after_kube_proxy_syncs(net):
