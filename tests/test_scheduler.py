@@ -662,7 +662,7 @@ def test_in_a_cluster_replicas_spread_and_explain_names_the_plugins():
     assert "PodTopologySpread" in ex.node(ex.chosen).scores
     assert ex.node("control-plane").filtered_by == "TaintToleration"
     step_texts = [e.describe() for e in c.loop.pending(include_background=True)]
-    assert not any("schedule" in t for t in step_texts if t.startswith("kube-scheduler"))
+    assert not any(t.startswith("kube-scheduler: schedule") for t in step_texts)
 
 
 def test_each_attempt_is_one_loop_event(h):

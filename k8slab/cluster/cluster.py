@@ -51,9 +51,8 @@ from k8slab.cluster.bootstrap import (
 from k8slab.cluster.dataplane import DataPlane
 from k8slab.controlplane.apiextensions import APIExtensionsServer
 from k8slab.controlplane.cloud import CloudControllerManager
-from k8slab.controlplane.manager import ControllerManager
+from k8slab.controlplane.leaderelection import controller_manager_replicas, scheduler_replicas
 from k8slab.controlplane.registry import DEFAULT_CONTROLLERS
-from k8slab.controlplane.scheduler import Scheduler
 from k8slab.controlplane.scheduler.plugins.volumebinding import VolumeBinding
 from k8slab.controlplane.volume import (
     DefaultStorageClass,
@@ -102,7 +101,8 @@ class Cluster:
 
     def __init__(self, workers: int = 3, seed: int = 0, *, trace: bool | int = True, events: bool = True,
                  node_cpu: str = DEFAULT_NODE_CPU, node_memory: str = DEFAULT_NODE_MEMORY,
-                 pod_cidr: str = "10.244.0.0/16", boot: bool = True, etcd_members: int = 1):
+                 pod_cidr: str = "10.244.0.0/16", boot: bool = True, etcd_members: int = 1,
+                 ha_control_plane: bool = False):
         global _current
         self.seed = seed
         self.loop = EventLoop()
@@ -122,6 +122,7 @@ class Cluster:
         self.apiextensions = APIExtensionsServer(self.api, self.loop, self.rng)
         self.apiextensions.start()
         self.operators: dict = {}  # name -> a learner's running Operator
+        self.schedulers: dict = {}  # name -> a learner's scheduler (c.add_scheduler)
         self.events_enabled = events
         self.pod_cidr = pod_cidr
         self.admin = self.api.client("kubectl")
@@ -129,19 +130,31 @@ class Cluster:
         self.kubelets: dict[str, Kubelet] = {}
         self._node_defaults = {"cpu": node_cpu, "memory": node_memory}
         self._bootstrap()
-        self.controller_manager = ControllerManager(self.api, self.loop, self.rng, DEFAULT_CONTROLLERS,
-                                                    events=events)
-        # kube-controller-manager --cluster-cidr: each node gets a /24 of it (256 nodes for a /16)
-        self.controller_manager.cluster_cidr = pod_cidr
+        # kube-scheduler and kube-controller-manager hold a Lease in kube-system (kubeadm runs them
+        # with --leader-elect); ha_control_plane adds a standby replica of each on control-plane2,
+        # as a kind cluster with two control-plane nodes has
+        self.control_plane_hosts = ("control-plane", "control-plane2") if ha_control_plane else ("control-plane",)
+
+        def configure_kcm(cm, replica):
+            # kube-controller-manager --cluster-cidr: each node gets a /24 of it (256 nodes for a /16)
+            cm.cluster_cidr = pod_cidr
+
+        def configure_scheduler(s, replica):
+            s.add_plugin(VolumeBinding(), before="PodTopologySpread")
+
+        self.kube_controller_manager = controller_manager_replicas(
+            self.api, self.loop, self.rng, DEFAULT_CONTROLLERS, hosts=self.control_plane_hosts, events=events,
+            configure=configure_kcm)
         # cloud-controller-manager with a fake cloud: LoadBalancer Services get an external IP
         self.cloud_controller_manager = CloudControllerManager(self.api, self.loop, self.rng, events=events)
-        self.scheduler = Scheduler(self.api, self.loop, self.rng, events=events)
-        self.scheduler.add_plugin(VolumeBinding(), before="PodTopologySpread")
+        self.kube_scheduler = scheduler_replicas(self.api, self.loop, self.rng, hosts=self.control_plane_hosts,
+                                                 events=events, configure=configure_scheduler)
         self.dataplane = DataPlane(self)
-        self._add_kubelet("control-plane", control_plane=True)
-        self.controller_manager.start()
+        for host in self.control_plane_hosts:
+            self._add_kubelet(host, control_plane=True)
+        self.kube_controller_manager.start()
         self.cloud_controller_manager.start()
-        self.scheduler.start()
+        self.kube_scheduler.start()
         self.dataplane.coredns.start()
         for i in range(1, workers + 1):
             self._add_kubelet(f"worker-{i}")
@@ -463,6 +476,52 @@ class Cluster:
     @property
     def controllers(self):
         return self.controller_manager.controllers
+
+    @property
+    def controller_manager(self):
+        """The leading kube-controller-manager (between leaders: the last one that led)."""
+        return self.kube_controller_manager.component
+
+    @property
+    def scheduler(self):
+        """The leading kube-scheduler (between leaders: the last one that led)."""
+        return self.kube_scheduler.component
+
+    # -- control-plane components -------------------------------------------------------------------
+    def _replicated(self, component: str):
+        found = {"kube-scheduler": self.kube_scheduler,
+                 "kube-controller-manager": self.kube_controller_manager}.get(component)
+        if found is None:
+            raise errors.K8sLabError(f'unknown component "{component}"; '
+                                     "leader-elected components are: kube-controller-manager, kube-scheduler")
+        return found
+
+    def fail_component(self, component: str, replica: int | str | None = None) -> Cluster:
+        """Kill one replica of ``kube-scheduler`` or ``kube-controller-manager`` (default: the leader).
+
+        It stops renewing its Lease; another replica takes over once the lease has not
+        changed for 15 s (``run()`` waits for that)."""
+        try:
+            self._replicated(component).fail(replica)
+        except LookupError as e:
+            raise errors.K8sLabError(str(e)) from None
+        return self
+
+    def recover_component(self, component: str, replica: int | str = 0) -> Cluster:
+        """Start a killed replica again: a new process, with a new identity, campaigning for the lease."""
+        try:
+            self._replicated(component).recover(replica)
+        except LookupError as e:
+            raise errors.K8sLabError(str(e)) from None
+        return self
+
+    def add_scheduler(self, scheduler):
+        """Run a learner's :class:`~k8slab.controlplane.scheduler.custom.SimpleScheduler` beside kube-scheduler."""
+        if scheduler.name in self.schedulers:
+            raise errors.K8sLabError(f'a scheduler named "{scheduler.name}" is already running')
+        scheduler.start(self.api, self.loop, self.rng, events=self.events_enabled)
+        self.schedulers[scheduler.name] = scheduler
+        return scheduler
 
     def __repr__(self) -> str:
         pods = self.etcd.count("/registry/pods/")

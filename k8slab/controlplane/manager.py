@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from k8slab.apiserver.informer import SharedInformerFactory
 from k8slab.apiserver.request import UserInfo
+from k8slab.apiserver.workqueue import WorkQueue
 from k8slab.controlplane.controller import Controller, controller_identity
 
 
@@ -34,6 +35,28 @@ class ControllerManager:
             self.add_controller(cls)
         self.informers.start()
         self.started = True
+
+    def stop(self) -> None:
+        """The process exits: its watches close and its controllers' queued work and timers are dropped.
+
+        What a replica that lost (or never got) the leader lease leaves behind: nothing runs.
+        """
+        self.is_leader = False
+        self.informers.stop()
+        owned = {id(self)}
+        for ctrl in self.controllers.values():
+            ctrl.queue.paused = True
+            owned.add(id(ctrl))
+            # the controller's own helpers (work queues, timers' owners), never shared parts
+            # such as the API server or the loop
+            for value in vars(ctrl).values():
+                if isinstance(value, WorkQueue) or type(value).__module__.startswith("k8slab.controlplane."):
+                    owned.add(id(value))
+                    if isinstance(value, WorkQueue):
+                        value.paused = True
+        for ev in self.loop.pending(include_background=True):
+            if id(getattr(ev.fn, "__self__", None)) in owned:
+                self.loop.cancel(ev)
 
     def add_controller(self, cls_or_instance) -> Controller:
         ctrl = cls_or_instance(self) if isinstance(cls_or_instance, type) else cls_or_instance

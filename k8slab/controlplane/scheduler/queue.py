@@ -225,6 +225,12 @@ class SchedulingQueue:
         if rest:
             self._arm_leftover_timer(min(rest) + POD_MAX_IN_UNSCHEDULABLE_PODS)
 
+    def close(self) -> None:
+        """Stop the tickers (the scheduler's process is gone)."""
+        self.loop.cancel(self._backoff_timer)
+        self.loop.cancel(self._leftover_timer)
+        self._backoff_timer = self._leftover_timer = None
+
     # -- queue operations ------------------------------------------------------------------------
     def add(self, info: PodInfo) -> None:
         """A new pending pod (``Add``): to activeQ, or held while it has scheduling gates."""

@@ -167,15 +167,19 @@ class Scheduler:
         Whether the DefaultPreemption PostFilter runs.
     decision_history : int
         How many recorded decisions ``explain()`` keeps (the oldest are forgotten).
+    actor : str, optional
+        Its name in the trace (default ``kube-scheduler``, or the scheduler name for another one);
+        replicas of a highly available control plane add their host.
     """
 
     def __init__(self, api, loop, rng, events: bool = True, *, scheduler_name: str = DEFAULT_SCHEDULER_NAME,
                  plugins: list | None = None, percentage_of_nodes_to_score: int = 0, preemption: bool = True,
-                 decision_history: int = 1000):
+                 decision_history: int = 1000, actor: str | None = None):
         self.api = api
         self.loop = loop
         self.scheduler_name = scheduler_name
-        actor = "kube-scheduler" if scheduler_name == DEFAULT_SCHEDULER_NAME else scheduler_name
+        if actor is None:
+            actor = "kube-scheduler" if scheduler_name == DEFAULT_SCHEDULER_NAME else scheduler_name
         self.name = actor
         self.client = api.client(actor, user=UserInfo("system:kube-scheduler", ("system:authenticated",)),
                                  shared_results=True)
@@ -200,6 +204,7 @@ class Scheduler:
         self._selector_generation = 0
         self._default_selectors: dict[tuple, tuple[int, LabelSelector]] = {}
         self.started = False
+        self.running = False  # the scheduling loop runs (a standby replica only fills its cache)
 
     def __repr__(self) -> str:
         return (f"Scheduler({self.scheduler_name}: {self.scheduled} scheduled, {len(self.queue)} pending; "
@@ -218,11 +223,17 @@ class Scheduler:
         return {p.name: tuple(p.events) for p in self.framework.plugins}
 
     # -- start-up -----------------------------------------------------------------------------------
-    def start(self) -> None:
-        """Open the informers (pods, nodes, and what the default spreading needs) and start scheduling."""
+    def start(self, *, run: bool = True) -> None:
+        """Open the informers (pods, nodes, and what the default spreading needs) and start scheduling.
+
+        With ``run=False`` the scheduler only fills its cache and queue, and schedules nothing
+        until :meth:`run`: what a replica waiting for the leader lease does (kube-scheduler
+        starts its informers before leader election, and ``sched.Run`` once it leads).
+        """
         if self.started:
             return
         self.started = True
+        self.running = run
         nodes = self.informers.informer("nodes")
         nodes.add_event_handler(self._add_node, self._update_node, self._delete_node)
         pods = self.informers.informer("pods", field_selector=POD_FIELD_SELECTOR)
@@ -234,6 +245,22 @@ class Scheduler:
         # Nodes first, so the pods already bound find their nodes in the cache.
         nodes.start()
         self.informers.start()
+
+    def run(self) -> None:
+        """Start the scheduling loop (``sched.Run``): the queue's tickers and ``scheduleOne``."""
+        if self.running:
+            return
+        self.running = True
+        self.queue.start = self.loop.now  # its flush tickers start now
+        self._kick()
+
+    def stop(self) -> None:
+        """The process exits: watches close, no more attempts or queue timers."""
+        self.running = False
+        self.informers.stop()
+        self.loop.cancel(self._event)
+        self._event = None
+        self.queue.close()
 
     def _pod_lister(self):
         return self.informers.informer("pods", field_selector=POD_FIELD_SELECTOR).lister
@@ -386,7 +413,7 @@ class Scheduler:
 
     # -- the scheduling loop ------------------------------------------------------------------------------
     def _kick(self) -> None:
-        if self._event is None and self.queue.peek_key() is not None:
+        if self._event is None and self.running and self.queue.peek_key() is not None:
             self._event = self.loop.call_soon(self._schedule_one, who=self.name,
                                               what=lambda: f"schedule {self.queue.peek_key() or ''}".rstrip())
 
