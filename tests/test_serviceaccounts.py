@@ -19,8 +19,10 @@ from k8slab.controlplane.serviceaccount import (
 @pytest.fixture
 def cluster():
     c = k8slab.Cluster(workers=1, seed=0)
-    c.manager = ControllerManager(c.api, c.loop, c.rng, [ServiceAccountsController, RootCACertPublisher])
-    c.manager.start()
+    # the controller manager runs these; start them here only for a cluster that does not
+    missing = [k for k in (ServiceAccountsController, RootCACertPublisher) if k.name not in c.controllers]
+    if missing:
+        ControllerManager(c.api, c.loop, c.rng, missing).start()
     c.run()
     return c
 
@@ -73,14 +75,15 @@ def test_the_root_ca_configmap_is_published_and_restored(cluster):
     c.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gone"}})
     c.admin.delete("namespaces", "gone")
     c.run()
-    assert [f for f in c.manager.failures if "gone" in f.key] == []
+    assert [f for ctl in c.controllers.values() for f in ctl.failures if "gone" in f.key] == []
 
 
 def test_same_seed_same_certificate():
     pems = []
     for _ in range(2):
         c = k8slab.Cluster(workers=0, seed=7)
-        ControllerManager(c.api, c.loop, c.rng, [RootCACertPublisher]).start()
+        if RootCACertPublisher.name not in c.controllers:
+            ControllerManager(c.api, c.loop, c.rng, [RootCACertPublisher]).start()
         c.run()
         pems.append(c.get("configmap", ROOT_CA_CONFIGMAP)["data"]["ca.crt"])
     assert pems[0] == pems[1]
@@ -120,6 +123,11 @@ def test_a_bound_token_authenticates_its_service_account(cluster):
 
 def test_a_token_expires_and_may_be_bound_to_a_pod(cluster):
     c = cluster
+    # RBAC is on: let the default ServiceAccount read namespaces, so its requests show who it is
+    c.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+             "metadata": {"name": "default-view"},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+             "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}]})
     tokens = ServiceAccountTokens(c.api)
     short = tokens.request("default", "default", expiration_seconds=600)["status"]["token"]
     c.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "client"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from k8slab.apiserver.informer import SharedInformerFactory
+from k8slab.apiserver.rbac_bootstrap import CONTROLLER_SERVICE_ACCOUNTS
 from k8slab.apiserver.request import UserInfo
 from k8slab.apiserver.workqueue import WorkQueue
 from k8slab.controlplane.controller import Controller, controller_identity
@@ -28,7 +29,10 @@ class ControllerManager:
         self.started = False
 
     def client_for(self, name: str):
-        return self.api.client(name, user=controller_identity(name), shared_results=True)
+        # some loops run under another ServiceAccount than their name (node-controller for node
+        # IPAM and lifecycle, persistent-volume-binder, ...), as kube-controller-manager's do
+        account = CONTROLLER_SERVICE_ACCOUNTS.get(name, name)
+        return self.api.client(name, user=controller_identity(account), shared_results=True)
 
     def start(self) -> None:
         for cls in self._controller_classes:
