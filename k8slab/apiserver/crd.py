@@ -22,6 +22,9 @@ The controllers that set ``NamesAccepted`` / ``Established``, serve the new kind
 and delete the objects of a deleted CRD are in
 :mod:`k8slab.controlplane.apiextensions`.
 
+Pruning, defaulting and validating against a schema are in
+:mod:`k8slab.apiserver.crd_schema` (its names are importable from here too).
+
 k8slab simplifies: one served version per CRD (the preferred one), no
 conversion webhooks, no CEL rules (``x-kubernetes-validations``) and no
 ``format`` checks; schemas are checked with ``jsonschema`` (Draft 4, the
@@ -29,20 +32,15 @@ dialect OpenAPI v3.0 builds on) after translating the structural subset.
 
 Example
 -------
->>> schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
-...     "replicas": {"type": "integer", "default": 1}}}}}
->>> obj = {"apiVersion": "example.com/v1", "kind": "Website", "metadata": {"name": "x"},
-...        "spec": {"colour": "blue"}}
->>> prune(obj, schema), apply_schema_defaults(obj, schema)["spec"]
-([('spec', 'colour')], {'replicas': 1})
->>> [c["message"] for c in schema_causes({"spec": {"replicas": "3"}}, schema)]
-['Invalid value: "string": spec.replicas in body must be of type integer: "string"']
+>>> crd = default_crd({"spec": {"group": "stable.example.com", "scope": "Namespaced",
+...     "names": {"plural": "crontabs", "kind": "CronTab"},
+...     "versions": [{"name": "v1", "served": True, "storage": True}]}})
+>>> kind_of(crd).group_resource, kind_of(crd).list_kind, [c["name"] for c in printer_columns(crd)]
+('crontabs.stable.example.com', 'CronTabList', ['Age'])
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 from typing import Any
 
@@ -55,7 +53,6 @@ from k8slab.api.field_errors import (
     invalid,
     not_supported,
     required,
-    type_invalid,
 )
 from k8slab.api.kinds import Kind, default_registry
 from k8slab.api.manifest import Manifest, join_field_path
@@ -63,6 +60,7 @@ from k8slab.api.names import dns1035_label_errors, dns1123_subdomain_errors
 from k8slab.api.objects import clone, condition
 from k8slab.api.schema import UnknownFieldError, suggest
 from k8slab.apiserver.admission import AdmissionPlugin
+from k8slab.apiserver.crd_schema import apply_schema_defaults, prune, schema_at, schema_causes
 
 __all__ = [
     "CLEANUP_FINALIZER",
@@ -451,7 +449,7 @@ def crd_causes(crd: dict, old: dict | None = None) -> list[dict]:
 
 
 # ==========================================================================
-# Custom objects: pruning, defaulting, validation
+# Custom objects: their schema (pruning, defaulting and validation are in crd_schema)
 # ==========================================================================
 
 
@@ -461,209 +459,6 @@ def schema_of(crd: dict, version: str | None = None) -> dict | None:
     chosen = chosen or served_version(crd) or {}
     schema = (chosen.get("schema") or {}).get("openAPIV3Schema")
     return schema if isinstance(schema, dict) else None
-
-
-_OBJECT_META_FIELDS = ("apiVersion", "kind", "metadata")
-
-
-def _prune(value: Any, s: dict, path: tuple, root: bool, pruned: list) -> None:
-    if isinstance(value, dict):
-        props = s.get("properties") if isinstance(s.get("properties"), dict) else None
-        addl = s.get("additionalProperties")
-        keep_unknown = s.get("x-kubernetes-preserve-unknown-fields") is True or addl is True
-        embedded = root or s.get("x-kubernetes-embedded-resource") is True
-        for key in list(value):
-            if embedded and key in _OBJECT_META_FIELDS:
-                continue  # apiVersion, kind and metadata are the server's, never pruned
-            sub = props.get(key) if props else None
-            if not isinstance(sub, dict) and isinstance(addl, dict):
-                sub = addl
-            if isinstance(sub, dict):
-                _prune(value[key], sub, path + (key,), False, pruned)
-            elif not keep_unknown:
-                del value[key]
-                pruned.append(path + (key,))
-    elif isinstance(value, list) and isinstance(s.get("items"), dict):
-        for i, item in enumerate(value):
-            _prune(item, s["items"], path + (i,), False, pruned)
-
-
-def prune(obj: dict, schema: dict) -> list[tuple]:
-    """Drop, in place, every field the structural ``schema`` does not specify; returns their paths.
-
-    Kept: ``apiVersion``, ``kind`` and ``metadata`` at the root (and in embedded
-    resources), anything under ``x-kubernetes-preserve-unknown-fields: true``, the
-    values of ``additionalProperties`` maps.
-
-    Example
-    -------
-    >>> obj = {"kind": "CronTab", "spec": {"image": "a", "someRandomField": 42}}
-    >>> prune(obj, {"type": "object", "properties": {"spec": {"type": "object",
-    ...     "properties": {"image": {"type": "string"}}}}}), obj
-    ([('spec', 'someRandomField')], {'kind': 'CronTab', 'spec': {'image': 'a'}})
-    """
-    pruned: list[tuple] = []
-    _prune(obj, schema, (), True, pruned)
-    return pruned
-
-
-def _default(value: Any, s: dict, root: bool) -> None:
-    if isinstance(value, dict):
-        props = s.get("properties") if isinstance(s.get("properties"), dict) else {}
-        for key, sub in props.items():
-            if not isinstance(sub, dict) or (root and key == "metadata"):
-                continue
-            if key in value and value[key] is None and not sub.get("nullable"):
-                # a null where null is not allowed counts as unset (pruned, or replaced by the default)
-                if "default" in sub:
-                    value[key] = clone(sub["default"])
-                else:
-                    del value[key]
-            elif key not in value and "default" in sub:
-                value[key] = clone(sub["default"])
-        addl = s.get("additionalProperties")
-        for key, item in value.items():
-            sub = props.get(key)
-            if not isinstance(sub, dict):
-                sub = addl if isinstance(addl, dict) else None
-            if sub is not None and not (root and key in _OBJECT_META_FIELDS):
-                _default(item, sub, False)
-    elif isinstance(value, list) and isinstance(s.get("items"), dict):
-        for item in value:
-            _default(item, s["items"], False)
-
-
-def apply_schema_defaults(obj: dict, schema: dict) -> dict:
-    """Fill in, in place, the schema's ``default:`` values of missing fields; returns ``obj``.
-
-    A default applies only where the enclosing object exists (a default inside
-    ``spec`` needs a ``spec``), unless that object is itself defaulted.
-
-    Example
-    -------
-    >>> schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
-    ...     "image": {"type": "string", "default": "my-awesome-cron-image"}}}}}
-    >>> apply_schema_defaults({"spec": {}}, schema), apply_schema_defaults({}, schema)
-    ({'spec': {'image': 'my-awesome-cron-image'}}, {})
-    """
-    _default(obj, schema, True)
-    return obj
-
-
-_PASSED_ON = ("enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
-              "pattern", "minItems", "maxItems", "uniqueItems", "multipleOf", "minProperties", "maxProperties",
-              "required")
-
-
-def _translate(s: Any, root: bool = False) -> Any:
-    """A structural schema as plain JSON Schema (Draft 4): Kubernetes' extensions spelt out."""
-    if not isinstance(s, dict):
-        return s
-    out: dict = {}
-    types = ["integer", "string"] if s.get("x-kubernetes-int-or-string") else (
-        [s["type"]] if isinstance(s.get("type"), str) and s["type"] else [])
-    if types:
-        if s.get("nullable"):
-            types.append("null")
-        out["type"] = types if len(types) > 1 else types[0]
-    for key in _PASSED_ON:
-        if key in s:
-            out[key] = s[key]
-    if isinstance(s.get("properties"), dict):
-        # metadata at the root is ObjectMeta: the API server checks it itself
-        out["properties"] = {k: _translate(v) for k, v in s["properties"].items() if not (root and k == "metadata")}
-    if isinstance(s.get("items"), dict):
-        out["items"] = _translate(s["items"])
-    if isinstance(s.get("additionalProperties"), dict):
-        out["additionalProperties"] = _translate(s["additionalProperties"])
-    for key in ("allOf", "anyOf", "oneOf"):
-        if isinstance(s.get(key), list):
-            out[key] = [_translate(x) for x in s[key]]
-    if isinstance(s.get("not"), dict):
-        out["not"] = _translate(s["not"])
-    return out
-
-
-@functools.lru_cache(maxsize=256)
-def _validator_for(schema_json: str):
-    from k8slab.api.schema import _import_jsonschema  # the light import of jsonschema
-
-    return _import_jsonschema().Draft4Validator(_translate(json.loads(schema_json), root=True))
-
-
-def _validator(schema: dict):
-    # keyed by the schema's text: two clusters (or two CRD versions) with the same schema share one
-    return _validator_for(json.dumps(schema, sort_keys=True))
-
-
-def _body_path(path: tuple) -> str:
-    # kube-openapi names fields with dots, array items by their index: spec.ports.0.name
-    return ".".join(str(p) for p in path)
-
-
-def _num(value: Any) -> str:
-    return go_value(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
-
-
-def _cause_of(err) -> list[dict]:
-    """One jsonschema error as the API server's field errors (``kubeOpenAPIResultToFieldErrors``)."""
-    path = _body_path(tuple(err.absolute_path))
-    value, v, limit = err.instance, err.validator, err.validator_value
-    if v == "type":
-        expected = ",".join(t for t in ([limit] if isinstance(limit, str) else limit) if t != "null")
-        return [type_invalid(path, value, expected)]
-    if v == "required":
-        present = value if isinstance(value, dict) else {}
-        return [required(f"{path}.{k}" if path else k) for k in limit if k not in present]
-    if v == "enum":
-        return [not_supported(path, value, [x if isinstance(x, str) else json.dumps(x) for x in limit])]
-    if v == "maxLength":
-        return [errors.field_cause(path, f"Too long: may not be longer than {limit}", "FieldValueTooLong")]
-    if v in ("maxItems", "maxProperties"):
-        return [errors.field_cause(path, f"Too many: {len(value)}: must have at most {limit} items",
-                                   "FieldValueTooMany")]
-    schema = err.schema
-    detail = {
-        "minimum": lambda: f"should be greater than{'' if schema.get('exclusiveMinimum') else ' or equal to'} "
-                           f"{_num(limit)}",
-        "maximum": lambda: f"should be less than{'' if schema.get('exclusiveMaximum') else ' or equal to'} "
-                           f"{_num(limit)}",
-        "minLength": lambda: f"should be at least {limit} chars long",
-        "pattern": lambda: f"should match '{limit}'",
-        "minItems": lambda: f"should have at least {limit} items",
-        "multipleOf": lambda: f"should be a multiple of {_num(limit)}",
-        "minProperties": lambda: f"should have at least {limit} properties",
-        "uniqueItems": lambda: "shouldn't contain duplicates",
-    }.get(v)
-    if v in ("minItems", "minProperties"):
-        value = len(value)
-    if detail is not None:
-        return [invalid(path, value, f"{path} in body {detail()}")]
-    junctor = {"anyOf": "must validate at least one schema (anyOf)",
-               "oneOf": "must validate one and only one schema (oneOf)",
-               "not": "must not validate the schema (not)"}.get(v, err.message)
-    return [invalid(path, value, f"{path} {junctor}")]
-
-
-def schema_causes(obj: dict, schema: dict) -> list[dict]:
-    """What the custom resource's schema says of ``obj``, as the 422 causes of a real API server.
-
-    Example
-    -------
-    >>> schema = {"type": "object", "properties": {"spec": {"type": "object", "required": ["image"],
-    ...     "properties": {"image": {"type": "string"}, "replicas": {"type": "integer", "minimum": 1}}}}}
-    >>> [(c["field"], c["message"]) for c in schema_causes({"spec": {"replicas": 0}}, schema)]
-    [('spec.image', 'Required value'), ('spec.replicas', 'Invalid value: 0: spec.replicas in body should be greater than or equal to 1')]
-    """
-    causes: list[dict] = []
-    seen: set[tuple] = set()
-    for err in _validator(schema).iter_errors(obj):
-        for cause in _cause_of(err):
-            key = (cause["field"], cause["message"])
-            if key not in seen:
-                seen.add(key)
-                causes.append(cause)
-    return causes
 
 
 # ==========================================================================
@@ -707,8 +502,8 @@ def status_update_causes(crd: dict, kind: Kind, obj: dict) -> list[dict]:
     status_schema = (schema.get("properties") or {}).get("status")
     if "status" in obj:
         if isinstance(status_schema, dict):
-            _prune(obj["status"], status_schema, ("status",), False, [])
-            _default(obj["status"], status_schema, False)
+            prune(obj["status"], status_schema, ("status",), root=False)
+            apply_schema_defaults(obj["status"], status_schema, root=False)
         elif schema.get("x-kubernetes-preserve-unknown-fields") is not True:
             del obj["status"]
     return schema_causes(obj, schema)
@@ -786,7 +581,7 @@ def manifest_schema_errors(crd: dict, kind: Kind, obj: dict) -> list[tuple[tuple
     copy = clone(obj)
     problems: list[tuple[tuple, str, str | None]] = []
     for path in prune(copy, schema):
-        parent = _schema_at(schema, path[:-1])
+        parent = schema_at(schema, path[:-1])
         known = list((parent or {}).get("properties") or ())
         problems.append((path, "unknown field", suggest(str(path[-1]), known)))
     for cause in schema_causes(apply_schema_defaults(copy, schema), schema):
@@ -794,19 +589,6 @@ def manifest_schema_errors(crd: dict, kind: Kind, obj: dict) -> list[tuple[tuple
         parts = tuple(int(p) if p.isdigit() else p for p in field.split(".")) if field else ()
         problems.append((parts, cause["message"], None))
     return problems
-
-
-def _schema_at(schema: dict, path: tuple) -> dict | None:
-    s: Any = schema
-    for part in path:
-        if not isinstance(s, dict):
-            return None
-        if isinstance(part, int):
-            s = s.get("items")
-        else:
-            props = s.get("properties") or {}
-            s = props.get(part) if part in props else s.get("additionalProperties")
-    return s if isinstance(s, dict) else None
 
 
 def custom_resource_problem(api, manifest: Manifest) -> ManifestError | None:

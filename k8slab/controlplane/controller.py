@@ -68,13 +68,17 @@ class Controller:
         self.queue.forget(key)
 
     def _failed(self, key: str, exc: Exception) -> None:
+        self.record_failure(key, exc)
+        self.queue.add_rate_limited(key)
+
+    def record_failure(self, key: str, exc: Exception) -> None:
+        """Keep ``exc`` among :attr:`failures` (the last 100) as this controller's failure to sync ``key``."""
         if isinstance(exc, ApiError):
             err = exc.kubectl_message()
         else:
             err = f"{type(exc).__name__}: {exc}"
         self.failures.append(ControllerFailure(self.loop.now, self.name, key, err))
         del self.failures[:-100]
-        self.queue.add_rate_limited(key)
 
 
 def controller_identity(name: str) -> UserInfo:

@@ -50,9 +50,9 @@ from k8slab.api.cron import (
     parse_standard,
     to_datetime,
 )
-from k8slab.api.objects import clone, controller_of, owner_reference, split_key
-from k8slab.controlplane.controller import Controller
+from k8slab.api.objects import clone, controller_of, object_key, owner_reference, split_key
 from k8slab.controlplane.job import finished_condition
+from k8slab.controlplane.workload import DelayedRequeue, WorkloadController
 from k8slab.sim.loop import EPOCH, parse_timestamp, timestamp
 
 #: Requeue this long after the scheduled time, so clock skew never makes a run too early.
@@ -172,65 +172,35 @@ def _cronjob_index(job: dict) -> list[str]:
     return [f"{job['metadata'].get('namespace')}/{ref.get('name')}"]
 
 
-def _key(obj: dict) -> str:
-    m = obj["metadata"]
-    return f"{m.get('namespace')}/{m['name']}"
-
-
 def _start_time_key(job: dict) -> tuple:
     # oldest first; Jobs that never started go last; ties by name (byJobStartTime)
     start = (job.get("status") or {}).get("startTime")
     return (start is None, start or "", job["metadata"]["name"])
 
 
-class CronJobController(Controller):
+class CronJobController(WorkloadController):
     """Creates each CronJob's Jobs on schedule (see the module docstring)."""
 
     name = "cronjob-controller"
+    kind = "CronJob"
 
     def setup(self) -> None:
-        self._timers: dict[str, object] = {}
+        # wake-ups are *background* events: a schedule is not work waiting to be done
+        self.delayed = DelayedRequeue(self, lambda key, delay: f"next schedule of {key}", background=True)
         self.cronjob_informer = self.informers.informer("cronjobs")
         self.job_informer = self.informers.informer("jobs")
         self.job_informer.add_index(INDEX_CRONJOB, _cronjob_index)
-        self.cronjob_lister = self.cronjob_informer.lister
+        self.cronjob_lister = self.owner_lister = self.cronjob_informer.lister
         self.job_lister = self.job_informer.lister
         self.job_informer.add_event_handler(self._add_job, self._update_job, self._delete_job)
-        self.cronjob_informer.add_event_handler(lambda cj: self.queue.add(_key(cj)), self._update_cronjob,
-                                                lambda cj: self.queue.add(_key(cj)))
-
-    # -- wake-ups ---------------------------------------------------------------------------
-    def _wake_after(self, key: str, delay: float) -> None:
-        """``queue.AddAfter`` as a *background* event: a schedule is not work waiting to be done."""
-        if delay <= 0:
-            self.queue.add(key)
-            return
-        due = self.now + delay
-        prev = self._timers.get(key)
-        if prev is not None and not prev.cancelled and prev.time <= due:
-            return
-        self.loop.cancel(prev)
-        self._timers[key] = self.loop.call_at(due, self._wake, key, who=self.name,
-                                              what=f"next schedule of {key}", background=True)
-
-    def _wake(self, key: str) -> None:
-        self._timers.pop(key, None)
-        self.queue.add(key)
+        self.cronjob_informer.add_event_handler(self._enqueue, self._update_cronjob, self._enqueue)
 
     # -- events -----------------------------------------------------------------------------
-    def _resolve(self, namespace: str | None, ref: dict) -> dict | None:
-        if ref.get("kind") != "CronJob":
-            return None
-        cj = self.cronjob_lister.get(ref.get("name", ""), namespace)
-        if cj is None or cj["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return cj
-
     def _enqueue_owner(self, job: dict, ref: dict | None) -> None:
         if ref is not None:
-            cj = self._resolve(job["metadata"].get("namespace"), ref)
+            cj = self.resolve_controller_ref(job["metadata"].get("namespace"), ref)
             if cj is not None:
-                self.queue.add(_key(cj))
+                self._enqueue(cj)
 
     def _add_job(self, job: dict) -> None:
         if job["metadata"].get("deletionTimestamp"):
@@ -250,7 +220,7 @@ class CronJobController(Controller):
         self._enqueue_owner(job, controller_of(job))
 
     def _update_cronjob(self, old: dict, cur: dict) -> None:
-        key = _key(cur)
+        key = object_key(cur)
         ospec, cspec = old.get("spec") or {}, cur.get("spec") or {}
         if ospec.get("schedule") != cspec.get("schedule") or ospec.get("timeZone") != cspec.get("timeZone"):
             # a new schedule: wake up for its next run (sooner than the old one, or a no-op sync then)
@@ -261,7 +231,7 @@ class CronJobController(Controller):
                                     f"unparseable schedule for cronjob: {cspec.get('schedule')}")
                 return
             delay = next_schedule_delay(cur, self.now, schedule)
-            self._wake_after(key, delay if delay is not None else 0)
+            self.delayed.add_after(key, delay if delay is not None else 0)
             return
         self.queue.add(key)
 
@@ -270,7 +240,7 @@ class CronJobController(Controller):
         namespace, name = split_key(key)
         shared = self.cronjob_lister.get(name, namespace)
         if shared is None:
-            self.loop.cancel(self._timers.pop(key, None))
+            self.delayed.cancel(key)
             return
         jobs = self.job_lister.by_index(INDEX_CRONJOB, key)
         jobs.sort(key=lambda j: j["metadata"]["name"])
@@ -282,7 +252,7 @@ class CronJobController(Controller):
             body["status"] = self._status_body(cronjob["status"])
             self.client.update_status(body)
         if requeue is not None:
-            self._wake_after(key, requeue)
+            self.delayed.add_after(key, requeue)
             return
         if sync_error is not None:
             raise sync_error

@@ -39,15 +39,15 @@ whose pods or labels/taints changed (or whose pods are maturing towards
 the decisions are the same. Simplified: where Go iterates a map (a random
 order), nodes are taken by name; parallel requests run one after the other.
 
+Which nodes should run a daemon pod, and what each node needs, is in
+:mod:`k8slab.controlplane.daemonset_nodes` (its names are importable from here too).
+
 Example
 -------
->>> ds = {"spec": {"template": {"spec": {"containers": []}}}}
->>> control_plane = {"metadata": {"name": "control-plane"}, "spec": {"taints": [
-...     {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]}}
->>> node_should_run_daemon_pod(control_plane, DaemonScheduling.of(ds))
-(False, True)
->>> [t["key"] for t in daemon_tolerations({})][:2]
-['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']
+>>> backoff = Backoff(*FAILED_POD_BACKOFF)
+>>> backoff.next("default/agent/1/worker-1", now=0.0); backoff.next("default/agent/1/worker-1", now=5.0)
+>>> backoff.get("default/agent/1/worker-1"), backoff.in_backoff_since_update("default/agent/1/worker-1", 6.0)
+(2.0, True)
 """
 
 from __future__ import annotations
@@ -55,473 +55,51 @@ from __future__ import annotations
 from k8slab.api import errors
 from k8slab.api.defaults import int_or_percent
 from k8slab.api.names import pod_template_hash
-from k8slab.api.objects import clone, controller_of, is_pod_ready, owner_reference, split_key
+from k8slab.api.objects import clone, controller_of, owner_reference, split_key
 from k8slab.apiserver.events import EventRecorder
-from k8slab.controlplane.controller import Controller
+from k8slab.controlplane.daemonset_nodes import (
+    DaemonScheduling,
+    DaemonState,
+    daemon_tolerations,
+    evaluate_node,
+    node_should_run_daemon_pod,
+    pin_to_node,
+    pod_hash,
+    pod_template_for,
+    target_node_name,
+)
 from k8slab.controlplane.history import (
     POD_REVISION_LABEL,
     canonical_json,
     template_patch,
 )
-from k8slab.controlplane.replicaset import (
-    EXPECTATIONS_TIMEOUT,
+from k8slab.controlplane.workload import (
     INDEX_CONTROLLER_UID,
     INDEX_ORPHANS,
+    SLOW_START_INITIAL_BATCH_SIZE,
+    ControllerExpectations,
     ControllerRefManager,
+    PodControl,
     SelectorCache,
+    WorkloadController,
     add_ownership_indexes,
-    is_pod_available,
     pod_from_template,
     recheck_deletion,
+    slow_start_batch,
 )
-from k8slab.controlplane.scheduler.plugins.nodeaffinity import RequiredNodeAffinity
-from k8slab.controlplane.scheduler.plugins.tainttoleration import find_untolerated_taint
 
 #: At most this many pods are created or deleted by one sync (``BurstReplicas``).
 BURST_REPLICAS = 250
 #: Failed daemon pods on a node are deleted with a back-off from 1 s up to 15 min.
 FAILED_POD_BACKOFF = (1.0, 900.0)
-#: Annotation the API server keeps on a DaemonSet: its template's generation.
-TEMPLATE_GENERATION_ANNOTATION = "deprecated.daemonset.template.generation"
-#: Label with that generation on daemon pods (``DaemonSetTemplateGenerationKey``).
-TEMPLATE_GENERATION_LABEL = "pod-template-generation"
 
-#: The tolerations every daemon pod gets (``AddOrUpdateDaemonPodTolerations``).
-DAEMON_TOLERATIONS = (
-    ("node.kubernetes.io/not-ready", "NoExecute"),
-    ("node.kubernetes.io/unreachable", "NoExecute"),
-    ("node.kubernetes.io/disk-pressure", "NoSchedule"),
-    ("node.kubernetes.io/memory-pressure", "NoSchedule"),
-    ("node.kubernetes.io/pid-pressure", "NoSchedule"),
-    ("node.kubernetes.io/unschedulable", "NoSchedule"),
-)
-NETWORK_UNAVAILABLE = "node.kubernetes.io/network-unavailable"
+__all__ = ["BURST_REPLICAS", "DaemonScheduling", "DaemonSetController", "daemon_tolerations", "evaluate_node",
+           "node_should_run_daemon_pod", "target_node_name"]
 
 
 # ---------------------------------------------------------------------------------------
-# Daemon pods (daemon/util/daemonset_util.go)
+# Back-off (client-go flowcontrol.Backoff)
 # ---------------------------------------------------------------------------------------
-def _same_toleration(a: dict, b: dict) -> bool:
-    # v1helper.MatchToleration: key, operator, value and effect (not tolerationSeconds)
-    return all((a.get(f) or "") == (b.get(f) or "") for f in ("key", "operator", "value", "effect"))
-
-
-def daemon_tolerations(spec: dict) -> list[dict]:
-    """The pod spec's tolerations with the daemon ones added (a same toleration is replaced).
-
-    Example
-    -------
-    >>> [t["effect"] for t in daemon_tolerations({"hostNetwork": True})]
-    ['NoExecute', 'NoExecute', 'NoSchedule', 'NoSchedule', 'NoSchedule', 'NoSchedule', 'NoSchedule']
-    """
-    out = [clone(t) for t in spec.get("tolerations") or () if isinstance(t, dict)]
-    wanted = list(DAEMON_TOLERATIONS)
-    if spec.get("hostNetwork"):
-        wanted.append((NETWORK_UNAVAILABLE, "NoSchedule"))
-    for key, effect in wanted:
-        tol = {"key": key, "operator": "Exists", "effect": effect}
-        for i, t in enumerate(out):
-            if _same_toleration(t, tol):
-                out[i] = tol
-                break
-        else:
-            out.append(tol)
-    return out
-
-
-def pin_to_node(affinity: dict | None, node_name: str) -> dict:
-    """``ReplaceDaemonSetPodNodeNameNodeAffinity``: the required node affinity becomes the one node.
-
-    Example
-    -------
-    >>> pin_to_node(None, "worker-1")["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-    {'nodeSelectorTerms': [{'matchFields': [{'key': 'metadata.name', 'operator': 'In', 'values': ['worker-1']}]}]}
-    """
-    terms = [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node_name]}]}]
-    out = clone(affinity) if affinity else {}
-    na = out.setdefault("nodeAffinity", {})
-    required = na.get("requiredDuringSchedulingIgnoredDuringExecution")
-    if required is None:
-        na["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": terms}
-    else:
-        required["nodeSelectorTerms"] = terms
-    return out
-
-
-def target_node_name(pod: dict) -> str | None:
-    """``GetTargetNodeName``: ``spec.nodeName``, or the node a pending pod's affinity pins it to."""
-    spec = pod.get("spec") or {}
-    if spec.get("nodeName"):
-        return spec["nodeName"]
-    required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-        "requiredDuringSchedulingIgnoredDuringExecution") or {}
-    for term in required.get("nodeSelectorTerms") or ():
-        for expr in term.get("matchFields") or ():
-            if expr.get("key") == "metadata.name" and expr.get("operator") == "In":
-                values = expr.get("values") or []
-                return values[0] if len(values) == 1 else None
-    return None
-
-
-def template_generation(ds: dict) -> int | None:
-    value = (ds["metadata"].get("annotations") or {}).get(TEMPLATE_GENERATION_ANNOTATION)
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def pod_template_for(ds: dict, hash_: str) -> dict:
-    """``CreatePodTemplate``: the template with daemon tolerations, the revision hash and generation labels."""
-    template = clone((ds.get("spec") or {}).get("template") or {})
-    spec = template.setdefault("spec", {})
-    spec["tolerations"] = daemon_tolerations(spec)
-    labels = template.setdefault("metadata", {}).setdefault("labels", {})
-    generation = template_generation(ds)
-    if generation is not None:
-        labels[TEMPLATE_GENERATION_LABEL] = str(generation)
-    if hash_:
-        labels[POD_REVISION_LABEL] = hash_
-    return template
-
-
-def pod_hash(pod: dict) -> str:
-    return (pod["metadata"].get("labels") or {}).get(POD_REVISION_LABEL, "")
-
-
-# ---------------------------------------------------------------------------------------
-# Which nodes (daemon_controller.go: NodeShouldRunDaemonPod)
-# ---------------------------------------------------------------------------------------
-class DaemonScheduling:
-    """What of a DaemonSet's template decides where its pods go, parsed once per template."""
-
-    __slots__ = ("node_name", "affinity", "tolerations")
-
-    def __init__(self, node_name: str, affinity: RequiredNodeAffinity, tolerations: list[dict]):
-        self.node_name = node_name
-        self.affinity = affinity
-        self.tolerations = tolerations
-
-    @classmethod
-    def of(cls, ds: dict) -> DaemonScheduling:
-        spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
-        return cls(spec.get("nodeName") or "", RequiredNodeAffinity.of(spec), daemon_tolerations(spec))
-
-
-def node_should_run_daemon_pod(node: dict, sched: DaemonScheduling) -> tuple[bool, bool]:
-    """``(shouldRun, shouldContinueRunning)`` of a daemon pod on ``node``.
-
-    A pod that does not fit the node's name or affinity neither runs nor stays. An
-    untolerated ``NoSchedule`` taint keeps a new pod off, but one already running may
-    stay; an untolerated ``NoExecute`` taint means neither.
-    """
-    name = node["metadata"]["name"]
-    if sched.node_name and sched.node_name != name:
-        return False, False
-    if not sched.affinity.match(node):
-        return False, False
-    taints = (node.get("spec") or {}).get("taints") or []
-    if taints and find_untolerated_taint(taints, sched.tolerations) is not None:
-        return False, find_untolerated_taint(taints, sched.tolerations, ("NoExecute",)) is None
-    return True, True
-
-
-def _pod_order(pod: dict) -> tuple:
-    # podByCreationTimestampAndPhase: scheduled first, then older, then by name
-    m = pod["metadata"]
-    return (0 if (pod.get("spec") or {}).get("nodeName") else 1, m.get("creationTimestamp") or "", m["name"])
-
-
-def _phase(pod: dict) -> str:
-    return (pod.get("status") or {}).get("phase") or ""
-
-
-def _is_terminal(pod: dict) -> bool:
-    return _phase(pod) in ("Failed", "Succeeded")
-
-
-# ---------------------------------------------------------------------------------------
-# What a DaemonSet concluded about one node
-# ---------------------------------------------------------------------------------------
-class NodeRecord:
-    """One node's part of a DaemonSet's sync: status counts, pods to make or delete, rollout class."""
-
-    __slots__ = ("node", "exists", "should_run", "pods", "desired", "current", "misscheduled", "ready",
-                 "available", "updated", "create", "delete", "failed", "succeeded", "maturing",
-                 "unavailable", "replace", "candidate", "surge", "surge_available", "delete_old",
-                 "allowed_new", "surge_candidate", "should_not_run")
-
-    def __init__(self, node: str):
-        self.node = node
-        self.exists = self.should_run = False
-        self.pods: list[dict] = []
-        self.desired = self.current = self.misscheduled = self.ready = self.available = self.updated = 0
-        self.create = False
-        self.delete: list[str] = []
-        self.failed: list[dict] = []
-        self.succeeded: list[dict] = []
-        self.maturing = False
-        # rolling update without surge
-        self.unavailable = 0
-        self.replace = self.candidate = None
-        # rolling update with surge
-        self.surge = self.surge_available = 0
-        self.delete_old = self.should_not_run = None
-        self.allowed_new = self.surge_candidate = False
-
-    @property
-    def needs_action(self) -> bool:
-        return bool(self.create or self.delete or self.failed or self.succeeded)
-
-    def __repr__(self) -> str:
-        return f"NodeRecord({self.node}: {len(self.pods)} pods, desired={self.desired})"
-
-
-def _find_updated(pods: list[dict], hash_: str) -> tuple[dict | None, dict | None, bool]:
-    """``findUpdatedPodsOnNode``: at most one new and one old live pod, or ``ok`` is False."""
-    new = old = None
-    for pod in pods:
-        if pod["metadata"].get("deletionTimestamp"):
-            continue
-        if hash_ and pod_hash(pod) == hash_:
-            if new is not None:
-                return None, None, False
-            new = pod
-        else:
-            if old is not None:
-                return None, None, False
-            old = pod
-    return new, old, True
-
-
-def evaluate_node(name: str, node: dict | None, pods: list[dict], sched: DaemonScheduling, hash_: str,
-                  surge: bool, min_ready: int, now: float) -> NodeRecord:
-    """What ``podsShouldBeOnNode``, the status count and the rolling update conclude for one node.
-
-    ``pods`` are the DaemonSet's pods targeting the node (finished-and-deleted ones left
-    out), ``node`` is ``None`` for a node that no longer exists. Side effects (events,
-    the failed-pod back-off) are left to the caller.
-    """
-    rec = NodeRecord(name)
-    rec.pods = pods = sorted(pods, key=_pod_order)
-    rec.exists = node is not None
-
-    def available(pod):
-        return is_pod_available(pod, min_ready, now)
-
-    if min_ready:
-        rec.maturing = any(is_pod_ready(p) and not available(p) for p in pods)
-    if node is None:
-        # unscheduled pods pinned to a node that is gone: nobody else will ever delete them
-        rec.delete = [p["metadata"]["name"] for p in pods
-                      if not (p.get("spec") or {}).get("nodeName") and not p["metadata"].get("deletionTimestamp")]
-        should_run = should_continue = False
-    else:
-        should_run, should_continue = node_should_run_daemon_pod(node, sched)
-        rec.should_run = should_run
-        # status
-        if should_run:
-            rec.desired = 1
-            if pods:
-                rec.current = 1
-                first = pods[0]
-                if is_pod_ready(first):
-                    rec.ready = 1
-                    rec.available = int(available(first))
-                rec.updated = int(bool(hash_) and pod_hash(first) == hash_)
-        elif pods:
-            rec.misscheduled = 1
-        # podsShouldBeOnNode
-        if should_run and not pods:
-            rec.create = True
-        elif should_continue:
-            running = []
-            for pod in pods:
-                if pod["metadata"].get("deletionTimestamp"):
-                    continue
-                phase = _phase(pod)
-                if phase == "Failed":
-                    rec.failed.append(pod)
-                elif phase == "Succeeded":
-                    rec.succeeded.append(pod)
-                else:
-                    running.append(pod)
-            if not surge:
-                rec.delete = [p["metadata"]["name"] for p in running[1:]]  # keep the oldest
-            elif len(running) <= 1:
-                rec.create = not running and should_run
-            else:
-                # surging: an old and a new pod may overlap until the new one is available
-                oldest_new = oldest_old = None
-                for pod in running:
-                    if pod_hash(pod) == hash_ and oldest_new is None:
-                        oldest_new = pod
-                    elif pod_hash(pod) != hash_ and oldest_old is None:
-                        oldest_old = pod
-                    else:
-                        rec.delete.append(pod["metadata"]["name"])
-                if oldest_new is not None and oldest_old is not None and (
-                        not is_pod_ready(oldest_old) or available(oldest_new)):
-                    rec.delete.append(oldest_old["metadata"]["name"])
-        elif pods:
-            rec.delete = [p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")]
-
-    # the rolling update looks at nodes with pods and at nodes that want one
-    if pods or rec.desired:
-        new, old, ok = _find_updated(pods, hash_)
-        if not surge:
-            if not ok or (old is None) == (new is None):
-                rec.unavailable = 1
-            elif new is not None:
-                rec.unavailable = int(not available(new))
-            elif not available(old):
-                rec.replace = old["metadata"]["name"]
-                rec.unavailable = 1
-            else:
-                rec.candidate = old["metadata"]["name"]
-        elif not ok:
-            rec.surge = 1
-        else:
-            live = old if old is not None else new
-            rec.surge_available = int(live is not None and available(live))
-            if old is not None and new is None:
-                if not available(old):
-                    if should_run:
-                        rec.allowed_new = True
-                    else:
-                        rec.delete_old = old["metadata"]["name"]
-                elif should_run:
-                    rec.surge_candidate = True
-                else:
-                    rec.should_not_run = old["metadata"]["name"]
-            elif old is not None:
-                if available(new):
-                    rec.delete_old = old["metadata"]["name"]
-                else:
-                    rec.surge = 1
-    return rec
-
-
-class DaemonState:
-    """A DaemonSet's pods by node and its per-node conclusions, with running totals.
-
-    Kept between syncs: the pod and node handlers say what changed, a sync
-    re-examines those nodes only. ``basis`` (generation and revision hash) rebuilds
-    everything when the DaemonSet's template or strategy changes.
-    """
-
-    def __init__(self, basis: tuple):
-        self.basis = basis
-        self.pods: dict[str, dict] = {}  # claimed pods by key
-        self.pod_node: dict[str, str] = {}  # pod key -> node it counts on
-        self.node_pods: dict[str, dict[str, dict]] = {}
-        self.nonmatching: dict[str, dict] = {}  # owned pods the selector no longer matches
-        self.records: dict[str, NodeRecord] = {}
-        self.dirty_pods: set[str] = set()
-        self.dirty_nodes: set[str] = set()
-        self.attention: set[str] = set()  # nodes with pods to make or delete
-        self.maturing: set[str] = set()
-        self.totals = dict.fromkeys(("desired", "current", "misscheduled", "ready", "available", "updated",
-                                     "unavailable", "surge", "surge_available"), 0)
-        self.replace: dict[str, str] = {}
-        self.candidates: dict[str, str] = {}
-        self.delete_old: dict[str, str] = {}
-        self.allowed_new: set[str] = set()
-        self.surge_candidates: set[str] = set()
-        self.should_not_run: dict[str, str] = {}
-
-    def __repr__(self) -> str:
-        return f"DaemonState({len(self.pods)} pods, {len(self.records)} nodes, {len(self.attention)} need action)"
-
-    def put_pod(self, key: str, pod: dict) -> None:
-        self.drop_pod(key)
-        self.pods[key] = pod
-        if _is_terminal(pod) and pod["metadata"].get("deletionTimestamp"):
-            return  # finished and deleted: nothing left to do on its node
-        node = target_node_name(pod)
-        if node:
-            self.pod_node[key] = node
-            self.node_pods.setdefault(node, {})[key] = pod
-            self.dirty_nodes.add(node)
-
-    def drop_pod(self, key: str) -> None:
-        self.pods.pop(key, None)
-        self.nonmatching.pop(key, None)
-        node = self.pod_node.pop(key, None)
-        if node is not None:
-            bucket = self.node_pods.get(node)
-            if bucket is not None:
-                bucket.pop(key, None)
-                if not bucket:
-                    del self.node_pods[node]
-            self.dirty_nodes.add(node)
-
-    def _count(self, rec: NodeRecord, sign: int) -> None:
-        t = self.totals
-        for f in ("desired", "current", "misscheduled", "ready", "available", "updated", "unavailable",
-                  "surge", "surge_available"):
-            t[f] += sign * getattr(rec, f)
-        name = rec.node
-        for table, value in ((self.replace, rec.replace), (self.candidates, rec.candidate),
-                             (self.delete_old, rec.delete_old), (self.should_not_run, rec.should_not_run)):
-            if value is not None:
-                if sign > 0:
-                    table[name] = value
-                else:
-                    table.pop(name, None)
-        for members, flag in ((self.allowed_new, rec.allowed_new), (self.surge_candidates, rec.surge_candidate),
-                              (self.attention, rec.needs_action), (self.maturing, rec.maturing)):
-            if flag:
-                if sign > 0:
-                    members.add(name)
-                else:
-                    members.discard(name)
-
-    def put_record(self, name: str, rec: NodeRecord | None) -> None:
-        old = self.records.pop(name, None)
-        if old is not None:
-            self._count(old, -1)
-        if rec is not None:
-            self.records[name] = rec
-            self._count(rec, 1)
-
-    def live_hashes(self) -> set[str]:
-        return {pod_hash(p) for p in self.pods.values() if pod_hash(p)}
-
-
-# ---------------------------------------------------------------------------------------
-# Expectations and back-off (controller_utils.go, client-go flowcontrol.Backoff)
-# ---------------------------------------------------------------------------------------
-class Expectations:
-    """``ControllerExpectations``: pod creations and deletions a DaemonSet still has to see."""
-
-    def __init__(self, loop):
-        self._loop = loop
-        self._items: dict[str, list] = {}
-
-    def set(self, key: str, add: int, delete: int) -> None:
-        self._items[key] = [add, delete, self._loop.now]
-
-    def lower(self, key: str, add: int, delete: int) -> None:
-        e = self._items.get(key)
-        if e is not None:
-            e[0] -= add
-            e[1] -= delete
-
-    def creation_observed(self, key: str) -> None:
-        self.lower(key, 1, 0)
-
-    def deletion_observed(self, key: str) -> None:
-        self.lower(key, 0, 1)
-
-    def satisfied(self, key: str) -> bool:
-        e = self._items.get(key)
-        return e is None or (e[0] <= 0 and e[1] <= 0) or self._loop.now - e[2] > EXPECTATIONS_TIMEOUT
-
-    def delete(self, key: str) -> None:
-        self._items.pop(key, None)
-
-
 class Backoff:
     """Per-key exponential back-off (client-go ``flowcontrol.Backoff``)."""
 
@@ -549,7 +127,7 @@ class Backoff:
 # ---------------------------------------------------------------------------------------
 # The controller
 # ---------------------------------------------------------------------------------------
-class DaemonSetController(Controller):
+class DaemonSetController(WorkloadController):
     """Runs DaemonSets (see the module docstring)."""
 
     #: The component its events come from (``kubectl describe`` shows ``daemonset-controller``).
@@ -562,7 +140,8 @@ class DaemonSetController(Controller):
     def setup(self) -> None:
         self.client = self.manager.client_for(self.service_account)
         self.recorder = EventRecorder(self.client, self.name, enabled=self.manager.events_enabled)
-        self.expectations = Expectations(self.loop)
+        self.expectations = ControllerExpectations(self.loop)
+        self.pod_control = PodControl(self.client, self.recorder)
         self.backoff = Backoff(*FAILED_POD_BACKOFF)
         self.selectors = SelectorCache()
         self.ds_informer = self.informers.informer("daemonsets")
@@ -571,47 +150,20 @@ class DaemonSetController(Controller):
         self.node_informer = self.informers.informer("nodes")
         add_ownership_indexes(self.pod_informer)
         add_ownership_indexes(self.history_informer)
-        self.ds_lister = self.ds_informer.lister
+        self.ds_lister = self.owner_lister = self.ds_informer.lister
         self.pod_lister = self.pod_informer.lister
         self.node_lister = self.node_informer.lister
         self._states: dict[str, DaemonState] = {}  # by DaemonSet uid
         self._scheduling: dict[str, tuple[tuple, DaemonScheduling]] = {}
         self.ds_informer.add_event_handler(self._add_ds, self._update_ds, self._delete_ds)
-        self.history_informer.add_event_handler(self._add_history, self._update_history, self._delete_history)
+        self.history_informer.add_event_handler(self._add_history, self.update_owned, self.delete_owned)
         self.pod_informer.add_event_handler(self._add_pod, self._update_pod, self._delete_pod)
         self.node_informer.add_event_handler(self._add_node, self._update_node, self._delete_node)
 
     # -- helpers ------------------------------------------------------------------------------
-    @staticmethod
-    def _key(obj: dict) -> str:
-        m = obj["metadata"]
-        return f"{m.get('namespace')}/{m['name']}"
-
-    def _enqueue(self, ds: dict) -> None:
-        self.queue.add(self._key(ds))
-
-    def _resolve(self, namespace: str | None, ref: dict) -> dict | None:
-        if ref.get("kind") != self.kind:
-            return None
-        ds = self.ds_lister.get(ref.get("name", ""), namespace)
-        if ds is None or ds["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return ds
-
-    def _matching(self, obj: dict) -> list[dict]:
-        """DaemonSets of the object's namespace whose selector matches its labels."""
-        labels = obj["metadata"].get("labels")
-        if not labels:
-            return []
-        out = []
-        for ds in self.ds_lister.list(obj["metadata"].get("namespace")):
-            try:
-                sel = self.selectors.get(ds)
-            except ValueError:
-                continue
-            if not sel.empty and sel.matches(labels):
-                out.append(ds)
-        return out
+    def owner_candidates(self, namespace: str | None) -> list[dict]:
+        # (no namespace index on DaemonSets: the cache's own order)
+        return self.ds_lister.list(namespace)
 
     def scheduling(self, ds: dict) -> DaemonScheduling:
         m = ds["metadata"]
@@ -641,36 +193,12 @@ class DaemonSetController(Controller):
 
     def _add_history(self, rev: dict) -> None:
         if rev["metadata"].get("deletionTimestamp"):
-            self._delete_history(rev)
+            self.delete_owned(rev)
             return
         if controller_of(rev) is not None:
             return  # creating one's own revision needs no second look
-        for ds in self._matching(rev):
+        for ds in self.owners_selecting(rev):
             self._enqueue(ds)
-
-    def _update_history(self, old: dict, cur: dict) -> None:
-        if old["metadata"].get("resourceVersion") == cur["metadata"].get("resourceVersion"):
-            return
-        cur_ref, old_ref = controller_of(cur), controller_of(old)
-        if cur_ref != old_ref and old_ref is not None:
-            ds = self._resolve(old["metadata"].get("namespace"), old_ref)
-            if ds is not None:
-                self._enqueue(ds)
-        if cur_ref is not None:
-            ds = self._resolve(cur["metadata"].get("namespace"), cur_ref)
-            if ds is not None:
-                self._enqueue(ds)
-            return
-        if old["metadata"].get("labels") != cur["metadata"].get("labels") or cur_ref != old_ref:
-            for ds in self._matching(cur):
-                self._enqueue(ds)
-
-    def _delete_history(self, rev: dict) -> None:
-        ref = controller_of(rev)
-        if ref is not None:
-            ds = self._resolve(rev["metadata"].get("namespace"), ref)
-            if ds is not None:
-                self._enqueue(ds)
 
     # -- pod handlers ---------------------------------------------------------------------------
     def _mark_pod(self, pod: dict) -> None:
@@ -687,12 +215,12 @@ class DaemonSetController(Controller):
             return
         ref = controller_of(pod)
         if ref is not None:
-            ds = self._resolve(pod["metadata"].get("namespace"), ref)
+            ds = self.resolve_controller_ref(pod["metadata"].get("namespace"), ref)
             if ds is not None:
                 self.expectations.creation_observed(self._key(ds))
                 self._enqueue(ds)
             return
-        for ds in self._matching(pod):
+        for ds in self.owners_selecting(pod):
             self._enqueue(ds)
 
     def _update_pod(self, old: dict, cur: dict) -> None:
@@ -704,30 +232,14 @@ class DaemonSetController(Controller):
             # a graceful deletion began: count it now, and replace the pod without waiting
             self._delete_pod(cur)
             return
-        cur_ref, old_ref = controller_of(cur), controller_of(old)
-        if cur_ref != old_ref and old_ref is not None:
-            ds = self._resolve(old["metadata"].get("namespace"), old_ref)
-            if ds is not None:
-                self._enqueue(ds)
-        if cur_ref is not None:
-            ds = self._resolve(cur["metadata"].get("namespace"), cur_ref)
-            if ds is None:
-                return
-            self._enqueue(ds)
-            min_ready = (ds.get("spec") or {}).get("minReadySeconds") or 0
-            if min_ready > 0 and not is_pod_ready(old) and is_pod_ready(cur):
-                self.queue.add_after(self._key(ds), min_ready + 1)
-            return
-        if old["metadata"].get("labels") != cur["metadata"].get("labels") or cur_ref != old_ref:
-            for ds in self._matching(cur):
-                self._enqueue(ds)
+        self.update_owned(old, cur, requeue_when_available=True)
 
     def _delete_pod(self, pod: dict) -> None:
         self._mark_pod(pod)
         ref = controller_of(pod)
         if ref is None:
             return
-        ds = self._resolve(pod["metadata"].get("namespace"), ref)
+        ds = self.resolve_controller_ref(pod["metadata"].get("namespace"), ref)
         if ds is None:
             return
         self.expectations.deletion_observed(self._key(ds))
@@ -897,38 +409,20 @@ class DaemonSetController(Controller):
         create_diff = min(len(create), self.burst_replicas)
         delete_diff = min(len(delete), self.burst_replicas)
         self.expectations.set(key, create_diff, delete_diff)
-        first_error = None
         template = pod_template_for(ds, hash_) if create_diff else None
-        pos, batch = 0, min(create_diff, 1)
-        while pos < create_diff:
-            batch_error = None
-            for i in range(pos, pos + batch):
-                try:
-                    self._create_pod(ds, template, create[i])
-                except errors.ApiError as e:
-                    self.expectations.creation_observed(key)
-                    batch_error = batch_error or e
-            if batch_error is not None:
-                first_error = first_error or batch_error
-                skipped = create_diff - (pos + batch)
-                if skipped > 0:
-                    self.expectations.lower(key, skipped, 0)
-                break
-            pos += batch
-            batch = min(2 * batch, create_diff - pos)
+        nodes = iter(create[:create_diff])
+        created, first_error = slow_start_batch(create_diff, SLOW_START_INITIAL_BATCH_SIZE,
+                                                lambda: self._create_pod(ds, template, next(nodes)))
+        # creations that failed or were never attempted will never be observed
+        self.expectations.lower(key, create_diff - created, 0)
         namespace = ds["metadata"].get("namespace")
         for pod_name in delete[:delete_diff]:
             try:
-                self.client.delete("pods", pod_name, namespace)
-            except errors.NotFound:
-                self.expectations.deletion_observed(key)
-                continue
+                self.pod_control.delete_pod(ds, pod_name, namespace)
             except errors.ApiError as e:
                 self.expectations.deletion_observed(key)
-                self.recorder.event(ds, "Warning", "FailedDelete", f"Error deleting: {e.message}")
-                first_error = first_error or e
-                continue
-            self.recorder.event(ds, "Normal", "SuccessfulDelete", f"Deleted pod: {pod_name}")
+                if not isinstance(e, errors.NotFound):
+                    first_error = first_error or e
         if first_error is not None:
             raise first_error
 
@@ -938,14 +432,7 @@ class DaemonSetController(Controller):
         pinned["spec"] = dict(spec)
         # the default scheduler places the pod: the affinity lets it choose only this node
         pinned["spec"]["affinity"] = pin_to_node(spec.get("affinity"), node_name)
-        pod = pod_from_template(ds, pinned)
-        try:
-            created = self.client.create(pod, ds["metadata"].get("namespace"), hand_over=True)
-        except errors.ApiError as e:
-            self.recorder.event(ds, "Warning", "FailedCreate", f"Error creating: {e.message}")
-            raise
-        self.recorder.event(ds, "Normal", "SuccessfulCreate", f"Created pod: {created['metadata']['name']}")
-        return created
+        return self.pod_control.create_pod(ds, pod_from_template(ds, pinned))
 
     # -- rolling update (update.go) --------------------------------------------------------------------
     def _surge(self, ds: dict, number: int = 1) -> int:

@@ -35,16 +35,6 @@ from __future__ import annotations
 from k8slab.api import errors
 from k8slab.api.names import pod_template_hash
 from k8slab.api.objects import clone, controller_of, owner_reference, split_key
-from k8slab.controlplane.controller import Controller
-from k8slab.controlplane.replicaset import (
-    INDEX_CONTROLLER_UID,
-    INDEX_NAMESPACE,
-    INDEX_ORPHANS,
-    ControllerRefManager,
-    SelectorCache,
-    add_ownership_indexes,
-    recheck_deletion,
-)
 from k8slab.controlplane.rollout import (
     FAILED_RS_CREATE,
     FOUND_NEW_RS,
@@ -89,9 +79,20 @@ from k8slab.controlplane.rollout import (
     total_replicas,
     total_status,
 )
+from k8slab.controlplane.workload import (
+    INDEX_CONTROLLER_UID,
+    INDEX_NAMESPACE,
+    INDEX_ORPHANS,
+    ControllerRefManager,
+    SelectorCache,
+    WorkloadController,
+    add_ownership_indexes,
+    namespace_index,
+    recheck_deletion,
+)
 
 
-class DeploymentController(RolloutStrategies, Controller):
+class DeploymentController(RolloutStrategies, WorkloadController):
     """Reconciles Deployments into ReplicaSets (see the module docstring)."""
 
     name = "deployment-controller"
@@ -102,86 +103,18 @@ class DeploymentController(RolloutStrategies, Controller):
         self.d_informer = self.informers.informer("deployments")
         self.rs_informer = self.informers.informer("replicasets")
         self.pod_informer = self.informers.informer("pods")
-        self.d_informer.add_index(INDEX_NAMESPACE, lambda d: [d["metadata"].get("namespace") or ""])
+        self.d_informer.add_index(INDEX_NAMESPACE, namespace_index)
         add_ownership_indexes(self.rs_informer)
         add_ownership_indexes(self.pod_informer)
-        self.d_lister = self.d_informer.lister
+        self.d_lister = self.owner_lister = self.d_informer.lister
         self.rs_lister = self.rs_informer.lister
         self.pod_lister = self.pod_informer.lister
         self._progress_checks: dict[str, object] = {}
         self.d_informer.add_event_handler(self._enqueue, lambda old, cur: self._enqueue(cur), self._enqueue)
-        self.rs_informer.add_event_handler(self._add_rs, self._update_rs, self._delete_rs)
+        self.rs_informer.add_event_handler(self.add_owned, self.update_owned, self.delete_owned)
         self.pod_informer.add_event_handler(on_delete=self._delete_pod)
 
     # -- event handlers -------------------------------------------------------------------------
-    @staticmethod
-    def _key(obj: dict) -> str:
-        return f"{obj['metadata'].get('namespace')}/{obj['metadata']['name']}"
-
-    def _enqueue(self, d: dict) -> None:
-        self.queue.add(self._key(d))
-
-    def _resolve(self, namespace: str | None, ref: dict) -> dict | None:
-        if ref.get("kind") != self.kind:
-            return None
-        d = self.d_lister.get(ref.get("name", ""), namespace)
-        if d is None or d["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return d
-
-    def _deployments_selecting(self, rs: dict) -> list[dict]:
-        labels = rs["metadata"].get("labels")
-        if not labels:
-            return []
-        out = []
-        for d in self.d_lister.by_index(INDEX_NAMESPACE, rs["metadata"].get("namespace") or ""):
-            try:
-                sel = self.selectors.get(d)
-            except ValueError:
-                continue
-            if not sel.empty and sel.matches(labels):
-                out.append(d)
-        return out
-
-    def _add_rs(self, rs: dict) -> None:
-        if rs["metadata"].get("deletionTimestamp"):
-            self._delete_rs(rs)
-            return
-        ref = controller_of(rs)
-        if ref is not None:
-            d = self._resolve(rs["metadata"].get("namespace"), ref)
-            if d is not None:
-                self._enqueue(d)
-            return
-        for d in self._deployments_selecting(rs):
-            self._enqueue(d)
-
-    def _update_rs(self, old: dict, cur: dict) -> None:
-        if old["metadata"].get("resourceVersion") == cur["metadata"].get("resourceVersion"):
-            return
-        cur_ref, old_ref = controller_of(cur), controller_of(old)
-        ref_changed = cur_ref != old_ref
-        if ref_changed and old_ref is not None:
-            d = self._resolve(old["metadata"].get("namespace"), old_ref)
-            if d is not None:
-                self._enqueue(d)
-        if cur_ref is not None:
-            d = self._resolve(cur["metadata"].get("namespace"), cur_ref)
-            if d is not None:
-                self._enqueue(d)
-            return
-        if ref_changed or old["metadata"].get("labels") != cur["metadata"].get("labels"):
-            for d in self._deployments_selecting(cur):
-                self._enqueue(d)
-
-    def _delete_rs(self, rs: dict) -> None:
-        ref = controller_of(rs)
-        if ref is None:
-            return
-        d = self._resolve(rs["metadata"].get("namespace"), ref)
-        if d is not None:
-            self._enqueue(d)
-
     def _delete_pod(self, pod: dict) -> None:
         # Only Recreate waits for pods to be gone; wake it when the last one goes.
         ref = controller_of(pod)
@@ -191,7 +124,7 @@ class DeploymentController(RolloutStrategies, Controller):
         if rs is None or rs["metadata"].get("uid") != ref.get("uid"):
             return
         rs_ref = controller_of(rs)
-        d = self._resolve(rs["metadata"].get("namespace"), rs_ref) if rs_ref else None
+        d = self.resolve_controller_ref(rs["metadata"].get("namespace"), rs_ref) if rs_ref else None
         if d is None or (d["spec"].get("strategy") or {}).get("type") != "Recreate":
             return
         try:

@@ -44,8 +44,8 @@ from k8slab.api import errors
 from k8slab.apiserver.crd import is_custom
 from k8slab.apiserver.events import EventRecorder
 from k8slab.apiserver.workqueue import WorkQueue
-from k8slab.controlplane.controller import Controller, ControllerFailure
-from k8slab.controlplane.replicaset import remove_owner_reference
+from k8slab.controlplane.controller import Controller
+from k8slab.controlplane.workload import remove_owner_reference
 
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
@@ -479,9 +479,7 @@ class GarbageCollector(Controller):
         self.orphan_queue.forget(key)
 
     def _orphan_failed(self, key: str, exc: Exception) -> None:
-        err = exc.kubectl_message() if isinstance(exc, errors.ApiError) else f"{type(exc).__name__}: {exc}"
-        self.failures.append(ControllerFailure(self.loop.now, self.name, key, err))
-        del self.failures[:-100]
+        self.record_failure(key, exc)
         self.orphan_queue.add_rate_limited(key)
 
     # -- views -----------------------------------------------------------------------------------

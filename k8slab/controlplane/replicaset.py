@@ -18,16 +18,21 @@ after creating 3 pods the cache still shows none, and a second sync would
 create 3 more. The controller records "I expect 3 creations" and skips managing
 replicas until the informer has delivered them (or 5 minutes have passed).
 
+The expectations, the claiming of pods and the pod writes are shared with the
+other workload controllers (:mod:`k8slab.controlplane.workload`).
+
 Example
 -------
 >>> from k8slab.sim import EventLoop
->>> exp = ControllerExpectations(EventLoop())
->>> exp.expect_creations("default/web", 2)
+>>> exp = UIDTrackingControllerExpectations(EventLoop())
+>>> exp.expect_deletions("default/web", ["default/web-abcde"])
 >>> exp.satisfied("default/web")
 False
->>> exp.creation_observed("default/web"); exp.creation_observed("default/web")
->>> exp.satisfied("default/web")
-True
+>>> # seen as a deletionTimestamp update, then as the final delete: counted once
+>>> exp.deletion_observed("default/web", "default/web-abcde")
+>>> exp.deletion_observed("default/web", "default/web-abcde")
+>>> exp.satisfied("default/web"), exp.get("default/web")
+(True, Expectation(add=0, del=0))
 """
 
 from __future__ import annotations
@@ -37,171 +42,40 @@ from collections import Counter
 from functools import cmp_to_key
 
 from k8slab.api import errors
-from k8slab.api.objects import (
-    clone,
-    condition,
-    controller_of,
-    is_pod_ready,
-    owner_reference,
-    split_key,
-)
+from k8slab.api.objects import clone, condition, controller_of, is_pod_ready, split_key
 from k8slab.api.selectors import LabelSelector
-from k8slab.controlplane.controller import Controller
+from k8slab.controlplane.workload import (
+    INDEX_CONTROLLER_UID,
+    INDEX_ORPHANS,
+    ControllerRefManager,
+    PodControl,
+    SelectorCache,
+    UIDTrackingControllerExpectations,
+    WorkloadController,
+    add_ownership_indexes,
+    create_in_batches,
+    is_pod_active,
+    is_pod_available,
+    max_container_restarts,
+    pod_from_template,
+    recheck_deletion,
+    slow_start_batch,
+    update_status_with_retry,
+)
 from k8slab.sim.loop import parse_timestamp, timestamp
 
 #: At most this many pods are created or deleted by one sync (--replicaset-burst... ``burstReplicas``).
 BURST_REPLICAS = 500
-#: The first slow-start batch; each successful batch doubles the next.
-SLOW_START_INITIAL_BATCH_SIZE = 1
-#: Expectations not met after this long are given up on (``ExpectationsTimeout``, 5 minutes).
-EXPECTATIONS_TIMEOUT = 300.0
 #: Annotation that lets a user say which pods to delete first when scaling down.
 POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 
-#: Informer index: objects by the uid of their controller (ownerReference with controller: true).
-INDEX_CONTROLLER_UID = "controllerUID"
-#: Informer index: objects without a controller, by namespace (candidates for adoption).
-INDEX_ORPHANS = "orphans"
-#: Informer index: objects by namespace (client-go's ``cache.NamespaceIndex``).
-INDEX_NAMESPACE = "namespace"
-
-
-def controller_uid_index(obj: dict) -> list[str]:
-    """Index function: the uid of the object's controller, if it has one."""
-    ref = controller_of(obj)
-    return [ref["uid"]] if ref and ref.get("uid") else []
-
-
-def orphan_index(obj: dict) -> list[str]:
-    """Index function: the namespace of an object that has no controller."""
-    if controller_of(obj) is not None:
-        return []
-    return [obj["metadata"].get("namespace") or ""]
-
-
-def namespace_index(obj: dict) -> list[str]:
-    return [obj["metadata"].get("namespace") or ""]
-
-
-def add_ownership_indexes(informer) -> None:
-    """Let controllers find what they own (and the orphans) without scanning every object."""
-    informer.add_index(INDEX_CONTROLLER_UID, controller_uid_index)
-    informer.add_index(INDEX_ORPHANS, orphan_index)
-    informer.add_index(INDEX_NAMESPACE, namespace_index)
-
-
-class SelectorCache:
-    """Parsed label selectors per object uid, re-parsed only when the selector changes."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, tuple[dict | None, LabelSelector]] = {}
-
-    def get(self, obj: dict) -> LabelSelector:
-        uid = obj["metadata"].get("uid", "")
-        raw = (obj.get("spec") or {}).get("selector")
-        hit = self._cache.get(uid)
-        if hit is not None and hit[0] == raw:
-            return hit[1]
-        try:
-            sel = LabelSelector.from_dict(raw)
-        except TypeError as e:  # a malformed selector (validation should have stopped it)
-            raise ValueError(f"invalid label selector: {e}") from None
-        self._cache[uid] = (raw, sel)
-        return sel
-
-    def forget(self, obj: dict) -> None:
-        self._cache.pop(obj["metadata"].get("uid", ""), None)
+__all__ = ["BURST_REPLICAS", "ReplicaSetController", "calculate_status", "is_pod_active", "pods_to_delete",
+           "slow_start_batch", "status_from_counts"]
 
 
 # ---------------------------------------------------------------------------------------
-# Expectations (pkg/controller/controller_utils.go)
+# Pods: which to delete first
 # ---------------------------------------------------------------------------------------
-class _Expectation:
-    __slots__ = ("add", "delete", "timestamp")
-
-    def __init__(self, add: int, delete: int, ts: float):
-        self.add = add
-        self.delete = delete
-        self.timestamp = ts
-
-    def __repr__(self) -> str:
-        return f"Expectation(add={self.add}, del={self.delete})"
-
-
-class ControllerExpectations:
-    """What a controller expects to see from its informer before it acts again.
-
-    ``UIDTrackingControllerExpectations`` of the real controllers: creations are
-    counted, deletions are tracked by pod key, so a deletion is counted once
-    whether it is seen as a ``deletionTimestamp`` update or as the final delete.
-    """
-
-    def __init__(self, loop, ttl: float = EXPECTATIONS_TIMEOUT):
-        self._loop = loop
-        self.ttl = ttl
-        self._items: dict[str, _Expectation] = {}
-        self._deleting: dict[str, set[str]] = {}
-
-    def __repr__(self) -> str:
-        return f"ControllerExpectations({len(self._items)} controllers)"
-
-    def get(self, key: str) -> _Expectation | None:
-        return self._items.get(key)
-
-    def expect_creations(self, key: str, adds: int) -> None:
-        self._items[key] = _Expectation(adds, 0, self._loop.now)
-
-    def expect_deletions(self, key: str, pod_keys: list[str]) -> None:
-        self._deleting[key] = set(pod_keys)
-        self._items[key] = _Expectation(0, len(pod_keys), self._loop.now)
-
-    def creation_observed(self, key: str) -> None:
-        e = self._items.get(key)
-        if e is not None:
-            e.add -= 1
-
-    def deletion_observed(self, key: str, pod_key: str) -> None:
-        keys = self._deleting.get(key)
-        if keys is not None and pod_key in keys:
-            keys.discard(pod_key)
-            e = self._items.get(key)
-            if e is not None:
-                e.delete -= 1
-
-    def satisfied(self, key: str) -> bool:
-        """True when nothing is outstanding (or it is too late to keep waiting)."""
-        e = self._items.get(key)
-        if e is None:
-            return True
-        if e.add <= 0 and e.delete <= 0:
-            return True
-        return self._loop.now - e.timestamp > self.ttl
-
-    def delete(self, key: str) -> None:
-        self._items.pop(key, None)
-        self._deleting.pop(key, None)
-
-
-# ---------------------------------------------------------------------------------------
-# Pods: active, available, and which to delete first
-# ---------------------------------------------------------------------------------------
-def is_pod_active(pod: dict) -> bool:
-    """Not terminating and not finished (``controller.IsPodActive``)."""
-    phase = (pod.get("status") or {}).get("phase")
-    return phase != "Succeeded" and phase != "Failed" and not pod["metadata"].get("deletionTimestamp")
-
-
-def is_pod_available(pod: dict, min_ready_seconds: int, now: float) -> bool:
-    """Ready, and ready for longer than ``minReadySeconds`` (``podutil.IsPodAvailable``)."""
-    if not is_pod_ready(pod):
-        return False
-    if not min_ready_seconds:
-        return True
-    ready = condition(pod, "Ready")
-    since = ready.get("lastTransitionTime") if ready else None
-    return bool(since) and parse_timestamp(since) + min_ready_seconds < now
-
-
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 
@@ -214,11 +88,6 @@ def _ready_time(pod: dict) -> float | None:
     if c is not None and c.get("status") == "True":
         return _ts(c.get("lastTransitionTime"))
     return None
-
-
-def _max_restarts(pod: dict) -> int:
-    return max((cs.get("restartCount", 0) for cs in (pod.get("status") or {}).get("containerStatuses") or ()),
-               default=0)
 
 
 def _deletion_cost(pod: dict) -> int:
@@ -279,7 +148,7 @@ def deletion_less(a: dict, rank_a: int, b: dict, rank_b: int, now: float) -> boo
         t1, t2 = _ready_time(a), _ready_time(b)
         if t1 != t2:
             return _time_less(t1, t2, ua, ub, now)
-    xa, xb = _max_restarts(a), _max_restarts(b)
+    xa, xb = max_container_restarts(a), max_container_restarts(b)
     if xa != xb:
         return xa > xb
     c1, c2 = _ts(a["metadata"].get("creationTimestamp")), _ts(b["metadata"].get("creationTimestamp"))
@@ -318,125 +187,6 @@ def pods_to_delete(pods: list[dict], related: list[dict], diff: int, now: float)
 
     ranked.sort(key=cmp_to_key(cmp))
     return [p for p, _rank in ranked[:diff]]
-
-
-# ---------------------------------------------------------------------------------------
-# Adoption and release (pkg/controller/controller_ref_manager.go)
-# ---------------------------------------------------------------------------------------
-class AdoptionError(Exception):
-    """The controller may not adopt: it is being deleted, or it was replaced."""
-
-
-def remove_owner_reference(client, resource: str, obj: dict, owner_uid: str) -> dict | None:
-    """Patch ``obj`` so it no longer names ``owner_uid`` among its owners.
-
-    A strategic-merge ``$patch: delete`` when other owners remain; when none
-    would, a merge patch (guarded by resourceVersion) that drops the field, so the
-    object is left without an empty ``ownerReferences`` list.
-    """
-    m = obj["metadata"]
-    refs = m.get("ownerReferences") or []
-    if not any(r.get("uid") == owner_uid for r in refs):
-        return None
-    if any(r.get("uid") != owner_uid for r in refs):
-        body = {"metadata": {"ownerReferences": [{"$patch": "delete", "uid": owner_uid}]}}
-        return client.patch(resource, m["name"], body, m.get("namespace"), patch_type="strategic")
-    body = {"metadata": {"ownerReferences": None, "resourceVersion": m.get("resourceVersion")}}
-    return client.patch(resource, m["name"], body, m.get("namespace"), patch_type="merge")
-
-
-class ControllerRefManager:
-    """Claims objects for one controller: adopt matching orphans, release owned mismatches.
-
-    ``can_adopt`` is called (once) before the first adoption: a live GET that makes
-    sure the controller is not being deleted (the cache may not know yet).
-    """
-
-    def __init__(self, client, controller: dict, selector: LabelSelector, resource: str, can_adopt,
-                 match=None):
-        self.client = client
-        self.controller = controller
-        self.selector = selector
-        self.resource = resource
-        self._can_adopt = can_adopt
-        self._adopt_checked: Exception | bool | None = None
-        self._match = match or (lambda obj: selector.matches(obj["metadata"].get("labels")))
-        self.adopted: list[dict] = []
-        self.released: list[dict] = []
-
-    def claim(self, objs: list[dict]) -> tuple[list[dict], list[Exception]]:
-        cm = self.controller["metadata"]
-        uid = cm["uid"]
-        deleting = bool(cm.get("deletionTimestamp"))
-        claimed, errs = [], []
-        for obj in objs:
-            m = obj["metadata"]
-            ref = controller_of(obj)
-            if ref is not None:
-                if ref.get("uid") != uid:
-                    continue  # someone else's
-                if self._match(obj):
-                    claimed.append(obj)
-                elif not deleting:
-                    try:
-                        self._release(obj)
-                    except errors.ApiError as e:
-                        errs.append(e)
-                continue
-            # an orphan
-            if deleting or not self._match(obj) or m.get("deletionTimestamp"):
-                continue
-            if cm.get("namespace") and cm.get("namespace") != m.get("namespace"):
-                continue
-            try:
-                adopted = self._adopt(obj)
-            except (errors.ApiError, AdoptionError) as e:
-                if not isinstance(e, errors.NotFound):
-                    errs.append(e)
-                continue
-            claimed.append(adopted)
-        return claimed, errs
-
-    def _adopt(self, obj: dict) -> dict:
-        if self._adopt_checked is None:
-            try:
-                self._can_adopt()
-                self._adopt_checked = True
-            except (errors.ApiError, AdoptionError) as e:
-                self._adopt_checked = e
-        if isinstance(self._adopt_checked, Exception):
-            raise self._adopt_checked
-        m = obj["metadata"]
-        body = {"metadata": {"ownerReferences": [owner_reference(self.controller)]}}
-        patched = self.client.patch(self.resource, m["name"], body, m.get("namespace"), patch_type="strategic")
-        self.adopted.append(patched)
-        return patched
-
-    def _release(self, obj: dict) -> None:
-        try:
-            remove_owner_reference(self.client, self.resource, obj, self.controller["metadata"]["uid"])
-        except errors.ApiError as e:
-            if e.code in (404, 422):
-                return  # gone, or recreated under the same name: nothing to release
-            raise
-        self.released.append(obj)
-
-
-def recheck_deletion(client, resource: str, obj: dict):
-    """The ``canAdopt`` check: a fresh read proves the controller still exists and is not being deleted."""
-
-    def check():
-        m = obj["metadata"]
-        fresh = client.get(resource, m["name"], m.get("namespace"))
-        fm = fresh["metadata"]
-        if fm.get("uid") != m.get("uid"):
-            raise AdoptionError(f"original {obj.get('kind')} {m.get('namespace')}/{m['name']} is gone: "
-                                f"got uid {fm.get('uid')}, wanted {m.get('uid')}")
-        if fm.get("deletionTimestamp"):
-            raise AdoptionError(f"{m.get('namespace')}/{m['name']} has just been deleted at {fm['deletionTimestamp']}")
-        return fresh
-
-    return check
 
 
 # ---------------------------------------------------------------------------------------
@@ -543,54 +293,10 @@ class OwnedPods:
         return [e[0] for e in self.pods.values() if e[1]]
 
 
-def pod_from_template(owner: dict, template: dict) -> dict:
-    """The pod a controller creates from its template (``GetPodFromTemplate``)."""
-    tm = template.get("metadata") or {}
-    meta: dict = {"generateName": owner["metadata"]["name"] + "-"}
-    if tm.get("labels"):
-        meta["labels"] = dict(tm["labels"])
-    if tm.get("annotations"):
-        meta["annotations"] = dict(tm["annotations"])
-    if tm.get("finalizers"):
-        meta["finalizers"] = list(tm["finalizers"])
-    meta["namespace"] = owner["metadata"].get("namespace")
-    meta["ownerReferences"] = [owner_reference(owner)]
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": clone(template.get("spec") or {})}
-
-
-def slow_start_batch(count: int, initial: int, fn) -> tuple[int, Exception | None]:
-    """Call ``fn`` ``count`` times in batches of 1, 2, 4 ...; stop after a batch with a failure.
-
-    Returns the number of successes and the first error. A whole project over its
-    quota thus costs one failed request, not hundreds.
-
-    Example
-    -------
-    >>> calls = []
-    >>> slow_start_batch(10, 1, lambda: calls.append(1))
-    (10, None)
-    """
-    remaining, successes = count, 0
-    batch = min(remaining, initial)
-    while batch > 0:
-        first_error = None
-        for _ in range(batch):
-            try:
-                fn()
-                successes += 1
-            except errors.ApiError as e:
-                first_error = first_error or e
-        if first_error is not None:
-            return successes, first_error
-        remaining -= batch
-        batch = min(2 * batch, remaining)
-    return successes, None
-
-
 # ---------------------------------------------------------------------------------------
 # The controller
 # ---------------------------------------------------------------------------------------
-class ReplicaSetController(Controller):
+class ReplicaSetController(WorkloadController):
     """Keeps the right number of pods for every ReplicaSet (see the module docstring)."""
 
     name = "replicaset-controller"
@@ -598,13 +304,14 @@ class ReplicaSetController(Controller):
     burst_replicas = BURST_REPLICAS
 
     def setup(self) -> None:
-        self.expectations = ControllerExpectations(self.loop)
+        self.expectations = UIDTrackingControllerExpectations(self.loop)
         self.selectors = SelectorCache()
+        self.pod_control = PodControl(self.client, self.recorder)
         self.rs_informer = self.informers.informer("replicasets")
         self.pod_informer = self.informers.informer("pods")
         add_ownership_indexes(self.rs_informer)
         add_ownership_indexes(self.pod_informer)
-        self.rs_lister = self.rs_informer.lister
+        self.rs_lister = self.owner_lister = self.rs_informer.lister
         self.pod_lister = self.pod_informer.lister
         self.rs_informer.add_event_handler(self._add_rs, self._update_rs, self._delete_rs)
         self.pod_informer.add_event_handler(self._add_pod, self._update_pod, self._delete_pod)
@@ -621,11 +328,6 @@ class ReplicaSetController(Controller):
             self._dirty.setdefault(ref["uid"], set()).add(self._key(pod))
 
     # -- event handlers: decide which ReplicaSets need a sync ------------------------------
-    @staticmethod
-    def _key(obj: dict) -> str:
-        m = obj["metadata"]
-        return f"{m.get('namespace')}/{m['name']}"
-
     def _add_rs(self, rs: dict) -> None:
         self.queue.add(self._key(rs))
 
@@ -643,28 +345,6 @@ class ReplicaSetController(Controller):
         self._dirty.pop(rs["metadata"].get("uid"), None)
         self.queue.add(key)
 
-    def _resolve(self, namespace: str | None, ref: dict) -> dict | None:
-        if ref.get("kind") != self.kind:
-            return None
-        rs = self.rs_lister.get(ref.get("name", ""), namespace)
-        if rs is None or rs["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return rs
-
-    def _matching_replicasets(self, pod: dict) -> list[dict]:
-        labels = pod["metadata"].get("labels")
-        if not labels:
-            return []
-        out = []
-        for rs in self.rs_lister.by_index(INDEX_NAMESPACE, pod["metadata"].get("namespace") or ""):
-            try:
-                sel = self.selectors.get(rs)
-            except ValueError:
-                continue
-            if not sel.empty and sel.matches(labels):
-                out.append(rs)
-        return out
-
     def _add_pod(self, pod: dict) -> None:
         if pod["metadata"].get("deletionTimestamp"):
             # seen for the first time already terminating: not a creation we waited for
@@ -672,53 +352,33 @@ class ReplicaSetController(Controller):
             return
         ref = controller_of(pod)
         if ref is not None:
-            rs = self._resolve(pod["metadata"].get("namespace"), ref)
+            rs = self.resolve_controller_ref(pod["metadata"].get("namespace"), ref)
             if rs is None:
                 return
             key = self._key(rs)
             self.expectations.creation_observed(key)
             self.queue.add(key)
             return
-        for rs in self._matching_replicasets(pod):
+        for rs in self.owners_selecting(pod):
             self.queue.add(self._key(rs))
 
     def _update_pod(self, old: dict, cur: dict) -> None:
         om, cm = old["metadata"], cur["metadata"]
         if om.get("resourceVersion") == cm.get("resourceVersion"):
             return
-        label_changed = om.get("labels") != cm.get("labels")
         if cm.get("deletionTimestamp"):
             # a graceful deletion started: replace the pod now, not when the kubelet is done
             self._delete_pod(cur)
-            if label_changed:
+            if om.get("labels") != cm.get("labels"):
                 self._delete_pod(old)
             return
-        cur_ref, old_ref = controller_of(cur), controller_of(old)
-        ref_changed = cur_ref != old_ref
-        if ref_changed and old_ref is not None:
-            rs = self._resolve(om.get("namespace"), old_ref)
-            if rs is not None:
-                self.queue.add(self._key(rs))
-        if cur_ref is not None:
-            rs = self._resolve(cm.get("namespace"), cur_ref)
-            if rs is None:
-                return
-            key = self._key(rs)
-            self.queue.add(key)
-            min_ready = rs["spec"].get("minReadySeconds") or 0
-            if min_ready > 0 and not is_pod_ready(old) and is_pod_ready(cur):
-                # nothing else will happen when the pod becomes available: look again then
-                self.queue.add_after(key, min_ready + 1)
-            return
-        if label_changed or ref_changed:
-            for rs in self._matching_replicasets(cur):
-                self.queue.add(self._key(rs))
+        self.update_owned(old, cur, requeue_when_available=True)
 
     def _delete_pod(self, pod: dict) -> None:
         ref = controller_of(pod)
         if ref is None:
             return
-        rs = self._resolve(pod["metadata"].get("namespace"), ref)
+        rs = self.resolve_controller_ref(pod["metadata"].get("namespace"), ref)
         if rs is None:
             return
         key = self._key(rs)
@@ -819,13 +479,11 @@ class ReplicaSetController(Controller):
         diff = count - (rs["spec"].get("replicas") or 0)
         if diff < 0:
             diff = min(-diff, self.burst_replicas)
-            self.expectations.expect_creations(key, diff)
             template = rs["spec"].get("template") or {}
-            successes, err = slow_start_batch(diff, SLOW_START_INITIAL_BATCH_SIZE,
-                                              lambda: self._create_pod(rs, template))
-            # creations never attempted will never be observed
-            for _ in range(diff - successes):
-                self.expectations.creation_observed(key)
+            # pod_from_template builds a new pod (the spec copied in depth), used for nothing else
+            _created, err = create_in_batches(
+                self.expectations, key, diff,
+                lambda: self.pod_control.create_pod(rs, pod_from_template(rs, template)))
             if err is not None:
                 raise err
         elif diff > 0:
@@ -835,7 +493,7 @@ class ReplicaSetController(Controller):
             first_error = None
             for pod in victims:
                 try:
-                    self._delete(rs, pod)
+                    self.pod_control.delete_pod(rs, pod["metadata"]["name"], pod["metadata"].get("namespace"))
                 except errors.ApiError as e:
                     self.expectations.deletion_observed(key, self._key(pod))
                     if not isinstance(e, errors.NotFound):
@@ -857,28 +515,6 @@ class ReplicaSetController(Controller):
                     out.append(pod)
         return out
 
-    def _create_pod(self, rs: dict, template: dict) -> dict:
-        pod = pod_from_template(rs, template)
-        try:
-            # pod_from_template builds a new pod (the spec copied in depth), used for nothing else
-            created = self.client.create(pod, rs["metadata"].get("namespace"), hand_over=True)
-        except errors.ApiError as e:
-            self.recorder.event(rs, "Warning", "FailedCreate", f"Error creating: {e.message}")
-            raise
-        self.recorder.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {created['metadata']['name']}")
-        return created
-
-    def _delete(self, rs: dict, pod: dict) -> None:
-        m = pod["metadata"]
-        try:
-            self.client.delete("pods", m["name"], m.get("namespace"))
-        except errors.NotFound:
-            raise
-        except errors.ApiError as e:
-            self.recorder.event(rs, "Warning", "FailedDelete", f"Error deleting: {e.message}")
-            raise
-        self.recorder.event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {m['name']}")
-
     def _update_status(self, rs: dict, status: dict) -> dict:
         """Write ``status`` if it differs (``updateReplicaSetStatus``, one retry on conflict)."""
         old = rs.get("status") or {}
@@ -895,9 +531,4 @@ class ReplicaSetController(Controller):
         obj["status"] = _status_dict(new_status["replicas"], new_status.get("fullyLabeledReplicas", 0),
                                      new_status.get("readyReplicas", 0), new_status.get("availableReplicas", 0),
                                      new_status.get("observedGeneration", 0), new_status.get("conditions") or [])
-        try:
-            return self.client.update_status(obj)
-        except errors.Conflict:
-            fresh = self.client.get("replicasets", rs["metadata"]["name"], rs["metadata"].get("namespace"))
-            fresh["status"] = obj["status"]
-            return self.client.update_status(fresh)
+        return update_status_with_retry(self.client, "replicasets", obj)

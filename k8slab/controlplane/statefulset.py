@@ -26,6 +26,9 @@ Events as the real controller words them: ``SuccessfulCreate`` "create Pod web-0
 in StatefulSet web successful", "create Claim www-web-0 Pod web-0 in StatefulSet
 web success", ``SuccessfulDelete`` "delete Pod web-1 in StatefulSet web successful".
 
+A member's name, identity, storage and states, and the status counts, are in
+:mod:`k8slab.controlplane.statefulset_pods` (its names are importable from here too).
+
 Simplified: parallel requests run one after the other (in ordinal order); the
 ``maxUnavailable`` rolling update (an alpha feature gate in v1.30) is left out.
 
@@ -42,13 +45,9 @@ Example
 
 from __future__ import annotations
 
-import re
-
 from k8slab.api import errors
-from k8slab.api.objects import clone, controller_of, is_pod_ready, owner_reference, split_key
-from k8slab.controlplane.controller import Controller
+from k8slab.api.objects import clone, controller_of, split_key
 from k8slab.controlplane.history import (
-    POD_REVISION_LABEL,
     adopt_controller_revision,
     create_controller_revision,
     find_equal_revisions,
@@ -61,26 +60,55 @@ from k8slab.controlplane.history import (
     truncate_history,
     update_controller_revision,
 )
-from k8slab.controlplane.replicaset import (
+from k8slab.controlplane.statefulset_pods import (
+    claim_name,
+    claim_owner_matches,
+    claim_templates,
+    claims_for,
+    complete_rolling_update,
+    count_replicas,
+    end_ordinal,
+    identity_matches,
+    inconsistent_status,
+    is_created,
+    is_member_of,
+    is_running_and_ready,
+    is_terminating,
+    is_unavailable,
+    new_versioned_pod,
+    ordinal_of,
+    parent_and_ordinal,
+    pod_name,
+    pod_phase,
+    pod_revision,
+    retention_policy,
+    start_ordinal,
+    status_dict,
+    storage_matches,
+    update_identity,
+    update_storage,
+    updated_claim_owners,
+    with_template,
+)
+from k8slab.controlplane.workload import (
     INDEX_CONTROLLER_UID,
     INDEX_NAMESPACE,
     INDEX_ORPHANS,
     ControllerRefManager,
     SelectorCache,
+    WorkloadController,
     add_ownership_indexes,
     is_pod_available,
-    pod_from_template,
+    namespace_index,
     recheck_deletion,
+    update_status_with_retry,
 )
 
-#: Label with the pod's own name, so a Service can select one member (``StatefulSetPodNameLabel``).
-POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
-#: Label with the pod's ordinal (``PodIndexLabel``, on by default since v1.28).
-POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 #: Most requests one batch of a Parallel set sends at once (``MaxBatchSize``).
 MAX_BATCH_SIZE = 500
 
-_POD_NAME_RE = re.compile(r"^(.*)-([0-9]+)$")
+__all__ = ["MAX_BATCH_SIZE", "StatefulSetController", "claim_name", "claim_owner_matches", "new_versioned_pod",
+           "parent_and_ordinal", "pod_name"]
 
 
 class ClaimError(Exception):
@@ -91,316 +119,9 @@ _SYNC_ERRORS = (errors.ApiError, ClaimError)
 
 
 # ---------------------------------------------------------------------------------------
-# Identity and storage (stateful_set_utils.go)
-# ---------------------------------------------------------------------------------------
-def parent_and_ordinal(name: str) -> tuple[str, int]:
-    """The parent set's name and the ordinal in a pod name; ``("", -1)`` for other names."""
-    m = _POD_NAME_RE.match(name or "")
-    if m is None:
-        return "", -1
-    ordinal = int(m.group(2))
-    # Go parses the ordinal as a 32-bit int: anything larger is no ordinal
-    return m.group(1), ordinal if ordinal < 2**31 else -1
-
-
-def ordinal_of(pod: dict) -> int:
-    return parent_and_ordinal(pod["metadata"]["name"])[1]
-
-
-def pod_name(sts: dict, ordinal: int) -> str:
-    return f"{sts['metadata']['name']}-{ordinal}"
-
-
-def claim_name(sts: dict, template: dict, ordinal: int) -> str:
-    """``<claim template>-<set>-<ordinal>``: one PersistentVolumeClaim per template and pod."""
-    return f"{(template.get('metadata') or {}).get('name', '')}-{sts['metadata']['name']}-{ordinal}"
-
-
-def start_ordinal(sts: dict) -> int:
-    """``spec.ordinals.start`` (0 unless set)."""
-    return int(((sts.get("spec") or {}).get("ordinals") or {}).get("start") or 0)
-
-
-def end_ordinal(sts: dict) -> int:
-    return start_ordinal(sts) + int((sts.get("spec") or {}).get("replicas") or 0) - 1
-
-
-def in_ordinal_range(pod: dict, sts: dict) -> bool:
-    return start_ordinal(sts) <= ordinal_of(pod) <= end_ordinal(sts)
-
-
-def is_member_of(sts: dict, pod: dict) -> bool:
-    return parent_and_ordinal(pod["metadata"]["name"])[0] == sts["metadata"]["name"]
-
-
-def identity_matches(sts: dict, pod: dict) -> bool:
-    """The pod has the name, namespace and pod-name label of a member of ``sts``."""
-    parent, ordinal = parent_and_ordinal(pod["metadata"]["name"])
-    m = pod["metadata"]
-    return (ordinal >= 0 and parent == sts["metadata"]["name"]
-            and m.get("namespace") == sts["metadata"].get("namespace")
-            and (m.get("labels") or {}).get(POD_NAME_LABEL) == m["name"])
-
-
-def _claim_templates(sts: dict) -> list[dict]:
-    return [t for t in (sts.get("spec") or {}).get("volumeClaimTemplates") or () if isinstance(t, dict)]
-
-
-def storage_matches(sts: dict, pod: dict) -> bool:
-    """Every claim template has a volume of its name using the pod's own claim."""
-    ordinal = ordinal_of(pod)
-    if ordinal < 0:
-        return False
-    volumes = {v.get("name"): v for v in (pod.get("spec") or {}).get("volumes") or ()}
-    for template in _claim_templates(sts):
-        vol = volumes.get((template.get("metadata") or {}).get("name"))
-        pvc = (vol or {}).get("persistentVolumeClaim")
-        if pvc is None or pvc.get("claimName") != claim_name(sts, template, ordinal):
-            return False
-    return True
-
-
-def retention_policy(sts: dict) -> tuple[str, str]:
-    """``(whenDeleted, whenScaled)`` of ``persistentVolumeClaimRetentionPolicy`` (Retain, Retain by default)."""
-    policy = (sts.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
-    return policy.get("whenDeleted") or "Retain", policy.get("whenScaled") or "Retain"
-
-
-def claims_for(sts: dict, ordinal: int) -> list[tuple[str, dict]]:
-    """The PersistentVolumeClaims of one ordinal, ``(template name, claim)``, in template order."""
-    selector_labels = ((sts.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    out = []
-    for template in _claim_templates(sts):
-        tm = template.get("metadata") or {}
-        meta = {"name": claim_name(sts, template, ordinal), "namespace": sts["metadata"].get("namespace")}
-        labels = dict(tm.get("labels") or {})
-        labels.update(selector_labels)
-        if labels:
-            meta["labels"] = labels
-        if tm.get("annotations"):
-            meta["annotations"] = dict(tm["annotations"])
-        claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta,
-                 "spec": clone(template.get("spec") or {})}
-        out.append((tm.get("name", ""), claim))
-    return out
-
-
-def update_storage(sts: dict, pod: dict) -> None:
-    """Point the pod's volumes named after claim templates at its own claims (others kept)."""
-    claims = claims_for(sts, ordinal_of(pod))
-    names = {name for name, _c in claims}
-    spec = pod.setdefault("spec", {})
-    volumes = [{"name": name, "persistentVolumeClaim": {"claimName": c["metadata"]["name"]}} for name, c in claims]
-    volumes += [v for v in spec.get("volumes") or () if v.get("name") not in names]
-    if volumes:
-        spec["volumes"] = volumes
-
-
-def update_identity(sts: dict, pod: dict) -> None:
-    """Name, namespace, and the pod-name and pod-index labels of a member."""
-    ordinal = ordinal_of(pod)
-    m = pod["metadata"]
-    m["name"] = pod_name(sts, ordinal)
-    m["namespace"] = sts["metadata"].get("namespace")
-    labels = m.setdefault("labels", {})
-    labels[POD_NAME_LABEL] = m["name"]
-    labels[POD_INDEX_LABEL] = str(ordinal)
-
-
-def new_stateful_pod(sts: dict, ordinal: int) -> dict:
-    """``newStatefulSetPod``: the pod for ``ordinal`` from ``sts``'s template.
-
-    ``spec.hostname`` and ``spec.subdomain`` (the governing Service) give it the DNS
-    name ``web-0.web.default.svc.cluster.local``; they are set only at creation.
-    """
-    pod = pod_from_template(sts, (sts.get("spec") or {}).get("template") or {})
-    pod["metadata"]["name"] = pod_name(sts, ordinal)
-    update_identity(sts, pod)
-    pod["spec"]["hostname"] = pod["metadata"]["name"]
-    service = (sts.get("spec") or {}).get("serviceName")
-    if service:
-        pod["spec"]["subdomain"] = service
-    update_storage(sts, pod)
-    return pod
-
-
-def with_template(sts: dict, template: dict) -> dict:
-    """``ApplyRevision``: the set as it was at a revision (only the template is saved)."""
-    out = dict(sts)
-    out["spec"] = dict(sts.get("spec") or {})
-    out["spec"]["template"] = template
-    return out
-
-
-def new_versioned_pod(current_set: dict, update_set: dict, current_revision: str, update_revision: str,
-                      ordinal: int) -> dict:
-    """``newVersionedStatefulSetPod``: ordinals below the partition keep the current revision.
-
-    (The Go condition's ``&&``/``||`` grouping is kept: with ``RollingUpdate`` and no
-    ``rollingUpdate`` field, the first ``currentReplicas`` ordinals stay current.)
-    """
-    spec = current_set.get("spec") or {}
-    strategy = spec.get("updateStrategy") or {}
-    rolling = strategy.get("rollingUpdate")
-    start = start_ordinal(current_set)
-    current_replicas = (current_set.get("status") or {}).get("currentReplicas") or 0
-    keep_current = (
-        (strategy.get("type") == "RollingUpdate" and rolling is None and ordinal < start + current_replicas)
-        or (rolling is not None and ordinal < start + int(rolling.get("partition") or 0))
-    )
-    if keep_current:
-        pod = new_stateful_pod(current_set, ordinal)
-        pod["metadata"]["labels"][POD_REVISION_LABEL] = current_revision
-    else:
-        pod = new_stateful_pod(update_set, ordinal)
-        pod["metadata"]["labels"][POD_REVISION_LABEL] = update_revision
-    return pod
-
-
-# ---------------------------------------------------------------------------------------
-# Pod states
-# ---------------------------------------------------------------------------------------
-def _phase(pod: dict) -> str:
-    return (pod.get("status") or {}).get("phase") or ""
-
-
-def is_created(pod: dict) -> bool:
-    """Stored by the API server (which always gives a phase); our placeholders have none."""
-    return _phase(pod) != ""
-
-
-def is_terminating(pod: dict) -> bool:
-    return bool(pod["metadata"].get("deletionTimestamp"))
-
-
-def is_running_and_ready(pod: dict) -> bool:
-    if _phase(pod) != "Running":
-        return False
-    for c in (pod.get("status") or {}).get("conditions") or ():
-        if c.get("type") == "Ready":
-            return c.get("status") == "True"
-    return False
-
-
-def is_healthy(pod: dict) -> bool:
-    return is_running_and_ready(pod) and not is_terminating(pod)
-
-
-def is_unavailable(pod: dict, min_ready_seconds: int, now: float) -> bool:
-    return not is_healthy(pod) or not is_pod_available(pod, min_ready_seconds, now)
-
-
-def pod_revision(pod: dict) -> str:
-    return (pod["metadata"].get("labels") or {}).get(POD_REVISION_LABEL, "")
-
-
-# ---------------------------------------------------------------------------------------
-# Status
-# ---------------------------------------------------------------------------------------
-_STATUS_FIELDS = ("replicas", "readyReplicas", "currentReplicas", "updatedReplicas", "currentRevision",
-                  "availableReplicas", "updateRevision")
-
-
-def _status_dict(st: dict) -> dict:
-    # Go's field order and omitempty: replicas and availableReplicas are always written,
-    # collisionCount whenever set (a pointer), the rest only when not zero or empty.
-    out: dict = {}
-    if st.get("observedGeneration"):
-        out["observedGeneration"] = st["observedGeneration"]
-    out["replicas"] = st.get("replicas", 0)
-    for f in ("readyReplicas", "currentReplicas", "updatedReplicas", "currentRevision", "updateRevision"):
-        if st.get(f):
-            out[f] = st[f]
-    if st.get("collisionCount") is not None:
-        out["collisionCount"] = st["collisionCount"]
-    out["availableReplicas"] = st.get("availableReplicas", 0)
-    return out
-
-
-def count_replicas(status: dict, pods: list[dict], min_ready_seconds: int, now: float,
-                   current_revision: str, update_revision: str) -> None:
-    """``updateStatus``: the replica counts of ``status`` recomputed from ``pods``."""
-    replicas = ready = available = current = updated = 0
-    for pod in pods:
-        created = is_created(pod)
-        replicas += created
-        if is_running_and_ready(pod):
-            ready += 1
-            available += is_pod_available(pod, min_ready_seconds, now)
-        if created and not is_terminating(pod):
-            rev = pod_revision(pod)
-            current += rev == current_revision
-            updated += rev == update_revision
-    status.update(replicas=replicas, readyReplicas=ready, availableReplicas=available,
-                  currentReplicas=current, updatedReplicas=updated)
-
-
-def complete_rolling_update(sts: dict, status: dict) -> None:
-    """Once every replica runs the update revision, it becomes the current one."""
-    spec = sts.get("spec") or {}
-    replicas = spec.get("replicas") or 0
-    if ((spec.get("updateStrategy") or {}).get("type") == "RollingUpdate"
-            and status["updatedReplicas"] == replicas and status["readyReplicas"] == replicas
-            and status["replicas"] == replicas):
-        status["currentReplicas"] = status["updatedReplicas"]
-        status["currentRevision"] = status["updateRevision"]
-
-
-def inconsistent_status(sts: dict, status: dict) -> bool:
-    """Whether the computed status differs from the stored one (``collisionCount`` alone does not count)."""
-    old = sts.get("status") or {}
-    if (status.get("observedGeneration") or 0) > (old.get("observedGeneration") or 0):
-        return True
-    return any((status.get(f) or 0) != (old.get(f) or 0) for f in _STATUS_FIELDS)
-
-
-# ---------------------------------------------------------------------------------------
-# PersistentVolumeClaim ownership for the retention policy (stateful_set_utils.go)
-# ---------------------------------------------------------------------------------------
-def _has_owner(obj: dict, uid: str | None) -> bool:
-    return bool(uid) and any(r.get("uid") == uid for r in obj["metadata"].get("ownerReferences") or ())
-
-
-def claim_owner_matches(claim: dict, sts: dict, pod: dict) -> bool:
-    """Whether the claim's owner references already say what the retention policy wants.
-
-    Retain/Retain: no owner. ``whenDeleted: Delete``: owned by the set (the garbage
-    collector deletes it with the set). ``whenScaled: Delete``: a condemned pod owns it
-    (it goes when the pod goes).
-    """
-    when_deleted, when_scaled = retention_policy(sts)
-    has_set = _has_owner(claim, sts["metadata"].get("uid"))
-    has_pod = _has_owner(claim, pod["metadata"].get("uid"))
-    scaled_down = not in_ordinal_range(pod, sts)
-    if when_scaled == "Delete":
-        if (when_deleted == "Delete" and not scaled_down) != has_set:
-            return False
-        return scaled_down == has_pod
-    if when_deleted == "Delete":
-        return has_set and not has_pod
-    return not has_set and not has_pod
-
-
-def updated_claim_owners(claim: dict, sts: dict, pod: dict) -> list[dict]:
-    """The claim's owner references with ours redone for the retention policy."""
-    set_uid, pod_uid = sts["metadata"].get("uid"), pod["metadata"].get("uid")
-    refs = [r for r in claim["metadata"].get("ownerReferences") or ()
-            if r.get("uid") not in (set_uid, pod_uid)
-            and not (r.get("kind") == "StatefulSet" and r.get("name") == sts["metadata"]["name"])
-            and not (r.get("kind") == "Pod" and r.get("name") == pod["metadata"]["name"])]
-    when_deleted, when_scaled = retention_policy(sts)
-    scaled_down = not in_ordinal_range(pod, sts)
-    if when_scaled == "Delete" and scaled_down and pod_uid:
-        refs.append(owner_reference(pod))
-    elif when_deleted == "Delete" and not (when_scaled == "Delete" and scaled_down):
-        refs.append(owner_reference(sts))
-    return refs
-
-
-# ---------------------------------------------------------------------------------------
 # The controller
 # ---------------------------------------------------------------------------------------
-class StatefulSetController(Controller):
+class StatefulSetController(WorkloadController):
     """Runs StatefulSets (see the module docstring)."""
 
     name = "statefulset-controller"
@@ -412,94 +133,22 @@ class StatefulSetController(Controller):
         self.pod_informer = self.informers.informer("pods")
         self.claim_informer = self.informers.informer("persistentvolumeclaims")
         self.revision_informer = self.informers.informer("controllerrevisions")
-        self.set_informer.add_index(INDEX_NAMESPACE, lambda o: [o["metadata"].get("namespace") or ""])
+        self.set_informer.add_index(INDEX_NAMESPACE, namespace_index)
         add_ownership_indexes(self.pod_informer)
         add_ownership_indexes(self.revision_informer)
-        self.set_lister = self.set_informer.lister
+        self.set_lister = self.owner_lister = self.set_informer.lister
         self.pod_lister = self.pod_informer.lister
         self.claim_lister = self.claim_informer.lister
         self.set_informer.add_event_handler(self._enqueue, lambda old, cur: self._enqueue(cur), self._deleted_set)
-        self.pod_informer.add_event_handler(self._add_pod, self._update_pod, self._delete_pod)
+        self.pod_informer.add_event_handler(self.add_owned, self._update_pod, self.delete_owned)
 
     # -- event handlers ---------------------------------------------------------------------
-    @staticmethod
-    def _key(obj: dict) -> str:
-        m = obj["metadata"]
-        return f"{m.get('namespace')}/{m['name']}"
-
-    def _enqueue(self, sts: dict) -> None:
-        self.queue.add(self._key(sts))
-
     def _deleted_set(self, sts: dict) -> None:
         self.selectors.forget(sts)
         self._enqueue(sts)
 
-    def _resolve(self, namespace: str | None, ref: dict) -> dict | None:
-        if ref.get("kind") != self.kind:
-            return None
-        sts = self.set_lister.get(ref.get("name", ""), namespace)
-        if sts is None or sts["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return sts
-
-    def _sets_for_pod(self, pod: dict) -> list[dict]:
-        """``GetPodStatefulSets``: the sets of the pod's namespace whose selector matches it."""
-        labels = pod["metadata"].get("labels")
-        if not labels:
-            return []
-        out = []
-        for sts in self.set_lister.by_index(INDEX_NAMESPACE, pod["metadata"].get("namespace") or ""):
-            try:
-                sel = self.selectors.get(sts)
-            except ValueError:
-                continue
-            if not sel.empty and sel.matches(labels):
-                out.append(sts)
-        return out
-
-    def _add_pod(self, pod: dict) -> None:
-        if pod["metadata"].get("deletionTimestamp"):
-            self._delete_pod(pod)
-            return
-        ref = controller_of(pod)
-        if ref is not None:
-            sts = self._resolve(pod["metadata"].get("namespace"), ref)
-            if sts is not None:
-                self._enqueue(sts)
-            return
-        for sts in self._sets_for_pod(pod):
-            self._enqueue(sts)
-
     def _update_pod(self, old: dict, cur: dict) -> None:
-        om, cm = old["metadata"], cur["metadata"]
-        if om.get("resourceVersion") == cm.get("resourceVersion"):
-            return
-        cur_ref, old_ref = controller_of(cur), controller_of(old)
-        if cur_ref != old_ref and old_ref is not None:
-            sts = self._resolve(om.get("namespace"), old_ref)
-            if sts is not None:
-                self._enqueue(sts)
-        if cur_ref is not None:
-            sts = self._resolve(cm.get("namespace"), cur_ref)
-            if sts is None:
-                return
-            self._enqueue(sts)
-            min_ready = (sts.get("spec") or {}).get("minReadySeconds") or 0
-            if min_ready > 0 and not is_pod_ready(old) and is_pod_ready(cur):
-                # nothing else happens when the pod turns available: look again then (+1 s of skew)
-                self.queue.add_after(self._key(sts), min_ready + 1)
-            return
-        if om.get("labels") != cm.get("labels") or cur_ref != old_ref:
-            for sts in self._sets_for_pod(cur):
-                self._enqueue(sts)
-
-    def _delete_pod(self, pod: dict) -> None:
-        ref = controller_of(pod)
-        if ref is None:
-            return
-        sts = self._resolve(pod["metadata"].get("namespace"), ref)
-        if sts is not None:
-            self._enqueue(sts)
+        self.update_owned(old, cur, requeue_when_available=True)
 
     # -- sync -------------------------------------------------------------------------------
     def sync(self, key: str) -> None:
@@ -698,7 +347,7 @@ class StatefulSetController(Controller):
     def _process_replica(self, sts: dict, update_set: dict, monotonic: bool, replicas: list[dict], i: int) -> bool:
         """One ordinal in range: make it exist, healthy, and with its identity and claims."""
         pod = replicas[i]
-        phase = _phase(pod)
+        phase = pod_phase(pod)
         if phase in ("Failed", "Succeeded"):
             # the pod's program ended (evicted, node rebooted...): delete it, a new one follows
             if not is_terminating(pod):
@@ -851,7 +500,7 @@ class StatefulSetController(Controller):
 
     def _claims(self, sts: dict, pod: dict):
         namespace = sts["metadata"].get("namespace")
-        for template in _claim_templates(sts):
+        for template in claim_templates(sts):
             claim = self.claim_lister.get(claim_name(sts, template, ordinal_of(pod)), namespace)
             if claim is not None:
                 yield claim
@@ -892,14 +541,8 @@ class StatefulSetController(Controller):
         if not inconsistent_status(sts, status):
             return
         obj = dict(sts)
-        obj["status"] = _status_dict(status)
-        try:
-            self.client.update_status(obj)
-        except errors.Conflict:
-            m = sts["metadata"]
-            fresh = self.client.get("statefulsets", m["name"], m.get("namespace"))
-            fresh["status"] = obj["status"]
-            self.client.update_status(fresh)
+        obj["status"] = status_dict(status)
+        update_status_with_retry(self.client, "statefulsets", obj)
 
 
 def _message(err: Exception) -> str:

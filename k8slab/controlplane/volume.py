@@ -32,6 +32,11 @@ Several components share the work, as on a kind cluster:
 (``VolumeBinding``) is in :mod:`k8slab.controlplane.scheduler.plugins.volumebinding`;
 the kubelet mounts only a ``Bound`` claim.
 
+The PV controller is here; the shared reading of claims, volumes and classes is in
+:mod:`k8slab.controlplane.storage`, the provisioner in :mod:`k8slab.controlplane.provisioner`,
+the protection controllers and admission plugins in
+:mod:`k8slab.controlplane.volume_protection` (all importable from here too).
+
 k8slab simplifies: no in-tree provisioners, recycler or CSI; the only in-tree
 deleter is ``hostPath`` under ``/tmp``; no volume expansion, no
 ``VolumeAttributesClass``; the local-path helper pod is a fixed 2 s delay, not a
@@ -55,227 +60,60 @@ import re
 
 from k8slab.api import errors
 from k8slab.api.objects import clone
-from k8slab.api.quantity import to_bytes
-from k8slab.api.selectors import LabelSelector
-from k8slab.apiserver.admission import AdmissionPlugin
 from k8slab.apiserver.events import EventRecorder
-from k8slab.apiserver.request import UserInfo
 from k8slab.apiserver.workqueue import WorkQueue
-from k8slab.controlplane.controller import Controller, ControllerFailure
-from k8slab.controlplane.scheduler.plugins.nodeaffinity import node_selector_term_matches
+from k8slab.controlplane.controller import Controller
+from k8slab.controlplane.provisioner import LocalPathProvisioner
+from k8slab.controlplane.storage import (
+    ANN_BETA_DEFAULT_CLASS,
+    ANN_BETA_STORAGE_CLASS,
+    ANN_BETA_STORAGE_PROVISIONER,
+    ANN_BIND_COMPLETED,
+    ANN_BOUND_BY_CONTROLLER,
+    ANN_DEFAULT_CLASS,
+    ANN_DYNAMICALLY_PROVISIONED,
+    ANN_SELECTED_NODE,
+    ANN_STORAGE_PROVISIONER,
+    LOCAL_PATH_PROVISIONER,
+    NOT_SUPPORTED_PROVISIONER,
+    POD_CLAIMS_INDEX,
+    PV_PROTECTION_FINALIZER,
+    PVC_PROTECTION_FINALIZER,
+    VOLUME_CLASS_INDEX,
+    access_modes_fit,
+    annotations_of,
+    binding_mode,
+    check_volume_satisfies_claim,
+    claim_class,
+    claim_has_class,
+    claim_key,
+    claim_reference,
+    claim_request,
+    default_class_of,
+    default_storage_class,
+    find_matching_volume,
+    is_claim_fully_bound,
+    is_pod_terminated,
+    is_volume_bound_to_claim,
+    pod_claim_keys,
+    pod_claim_names,
+    volume_capacity,
+    volume_class,
+    volume_class_index,
+    volume_mode_mismatch,
+    volume_node_affinity_matches,
+)
+from k8slab.controlplane.volume_protection import (
+    DefaultStorageClass,
+    PVCProtectionController,
+    PVProtectionController,
+    StorageObjectInUseProtection,
+)
 from k8slab.sim.loop import timestamp
 
-ANN_BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
-ANN_BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
-ANN_DYNAMICALLY_PROVISIONED = "pv.kubernetes.io/provisioned-by"
-ANN_SELECTED_NODE = "volume.kubernetes.io/selected-node"
-ANN_STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
-ANN_BETA_STORAGE_PROVISIONER = "volume.beta.kubernetes.io/storage-provisioner"
-ANN_BETA_STORAGE_CLASS = "volume.beta.kubernetes.io/storage-class"
-ANN_DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
-ANN_BETA_DEFAULT_CLASS = "storageclass.beta.kubernetes.io/is-default-class"
-PVC_PROTECTION_FINALIZER = "kubernetes.io/pvc-protection"
-PV_PROTECTION_FINALIZER = "kubernetes.io/pv-protection"
-#: A class with this provisioner has only pre-created volumes (``volume.NotSupportedProvisioner``).
-NOT_SUPPORTED_PROVISIONER = "kubernetes.io/no-provisioner"
-LOCAL_PATH_PROVISIONER = "rancher.io/local-path"
 #: ``--pvclaimbinder-sync-period``: every claim and volume is synced again this often.
 PV_CONTROLLER_RESYNC = 15.0
-#: Index of pods by the ``namespace/claim`` of each claim they use.
-POD_CLAIMS_INDEX = "persistentvolumeclaims"
-#: Index of volumes by their class (``""`` for none).
-VOLUME_CLASS_INDEX = "storageClassName"
-
 WAIT_FOR_FIRST_CONSUMER_MESSAGE = "waiting for first consumer to be created before binding"
-
-
-# ---------------------------------------------------------------------------------------------
-# Claims, volumes and classes (component-helpers/storage/volume)
-# ---------------------------------------------------------------------------------------------
-def default_storage_class() -> dict:
-    """kind's default StorageClass: ``standard``, local-path, ``Delete``, ``WaitForFirstConsumer``.
-
-    >>> sc = default_storage_class()
-    >>> sc["provisioner"], sc["reclaimPolicy"], sc["volumeBindingMode"]
-    ('rancher.io/local-path', 'Delete', 'WaitForFirstConsumer')
-    """
-    return {
-        "apiVersion": "storage.k8s.io/v1",
-        "kind": "StorageClass",
-        "metadata": {"name": "standard", "annotations": {ANN_DEFAULT_CLASS: "true"}},
-        "provisioner": LOCAL_PATH_PROVISIONER,
-        "reclaimPolicy": "Delete",
-        "volumeBindingMode": "WaitForFirstConsumer",
-    }
-
-
-def _ann(obj: dict) -> dict:
-    return obj["metadata"].get("annotations") or {}
-
-
-def claim_key(claim: dict) -> str:
-    m = claim["metadata"]
-    return f"{m.get('namespace')}/{m['name']}"
-
-
-def claim_class(claim: dict) -> str:
-    """``GetPersistentVolumeClaimClass``: the beta annotation wins, then ``spec.storageClassName``."""
-    beta = _ann(claim).get(ANN_BETA_STORAGE_CLASS)
-    if beta is not None:
-        return beta
-    return (claim.get("spec") or {}).get("storageClassName") or ""
-
-
-def claim_has_class(claim: dict) -> bool:
-    """Whether the user chose a class (``""`` counts: it asks for no class at all)."""
-    return (claim.get("spec") or {}).get("storageClassName") is not None or ANN_BETA_STORAGE_CLASS in _ann(claim)
-
-
-def volume_class(volume: dict) -> str:
-    beta = _ann(volume).get(ANN_BETA_STORAGE_CLASS)
-    if beta is not None:
-        return beta
-    return (volume.get("spec") or {}).get("storageClassName") or ""
-
-
-def volume_class_index(volume: dict) -> list[str]:
-    return [volume_class(volume)]
-
-
-def claim_request(claim: dict) -> int:
-    req = (((claim.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")
-    return to_bytes(req) if req is not None else 0
-
-
-def volume_capacity(volume: dict) -> int:
-    cap = ((volume.get("spec") or {}).get("capacity") or {}).get("storage")
-    return to_bytes(cap) if cap is not None else 0
-
-
-def access_modes_fit(claim: dict, volume: dict) -> bool:
-    """``CheckAccessModes``: the volume offers every access mode the claim asks for."""
-    offered = set((volume.get("spec") or {}).get("accessModes") or ())
-    return all(m in offered for m in (claim.get("spec") or {}).get("accessModes") or ())
-
-
-def volume_mode_mismatch(claim: dict, volume: dict) -> bool:
-    want = (claim.get("spec") or {}).get("volumeMode") or "Filesystem"
-    return ((volume.get("spec") or {}).get("volumeMode") or "Filesystem") != want
-
-
-def is_volume_bound_to_claim(volume: dict, claim: dict) -> bool:
-    """``IsVolumeBoundToClaim``: the claimRef names the claim (and its uid, when it has one)."""
-    ref = (volume.get("spec") or {}).get("claimRef")
-    m = claim["metadata"]
-    if not ref or ref.get("name") != m["name"] or ref.get("namespace") != m.get("namespace"):
-        return False
-    return not ref.get("uid") or ref.get("uid") == m.get("uid")
-
-
-def is_claim_fully_bound(claim: dict) -> bool:
-    """The binding is complete: the claim names its volume and carries ``bind-completed``."""
-    return bool((claim.get("spec") or {}).get("volumeName")) and ANN_BIND_COMPLETED in _ann(claim)
-
-
-def volume_node_affinity_matches(volume: dict, node: dict) -> bool:
-    """``CheckNodeAffinity``: the node satisfies the volume's required node affinity (if any)."""
-    required = (((volume.get("spec") or {}).get("nodeAffinity") or {}).get("required"))
-    if not required:
-        return True
-    return any(node_selector_term_matches(t, node) for t in required.get("nodeSelectorTerms") or ())
-
-
-def claim_reference(claim: dict) -> dict:
-    """``reference.GetReference`` of a claim (keys in the Go struct's order)."""
-    m = claim["metadata"]
-    return {"kind": "PersistentVolumeClaim", "namespace": m.get("namespace"), "name": m["name"],
-            "uid": m.get("uid"), "apiVersion": "v1", "resourceVersion": m.get("resourceVersion")}
-
-
-def binding_mode(storage_class: dict | None) -> str:
-    return (storage_class or {}).get("volumeBindingMode") or "Immediate"
-
-
-def pod_claim_names(pod: dict) -> list[str]:
-    """Names of the claims a pod's volumes use, in volume order."""
-    return [v["persistentVolumeClaim"].get("claimName", "")
-            for v in (pod.get("spec") or {}).get("volumes") or () if v.get("persistentVolumeClaim") is not None]
-
-
-def pod_claim_keys(pod: dict) -> list[str]:
-    ns = pod["metadata"].get("namespace")
-    return [f"{ns}/{name}" for name in pod_claim_names(pod)]
-
-
-def is_pod_terminated(pod: dict) -> bool:
-    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
-
-
-def default_class_of(classes: list[dict]) -> dict | None:
-    """``GetDefaultClass``: among the classes marked default, the newest (then by name)."""
-    marked = [c for c in classes if "true" in (_ann(c).get(ANN_DEFAULT_CLASS), _ann(c).get(ANN_BETA_DEFAULT_CLASS))]
-    if not marked:
-        return None
-    marked.sort(key=lambda c: c["metadata"]["name"])
-    return max(marked, key=lambda c: c["metadata"].get("creationTimestamp") or "")
-
-
-def find_matching_volume(claim: dict, volumes: list[dict], node: dict | None = None,
-                         excluded: set[str] | frozenset = frozenset(), delay_binding: bool = False) -> dict | None:
-    """``FindMatchingVolume``: the volume pre-bound to the claim, else the smallest that fits.
-
-    ``node`` is the scheduler's question (does the volume's node affinity admit this
-    node?); the PV controller asks without a node, and then leaves the volumes of a
-    ``delay_binding`` claim to the scheduler. Among volumes of equal size the one with
-    the fewest access modes, then the first by name, is taken.
-    """
-    requested = claim_request(claim)
-    cls = claim_class(claim)
-    sel = (claim.get("spec") or {}).get("selector")
-    selector = LabelSelector.from_dict(sel) if sel is not None else None
-    best, best_key = None, None
-    for volume in volumes:
-        name = volume["metadata"]["name"]
-        if name in excluded:
-            continue
-        spec = volume.get("spec") or {}
-        bound_here = is_volume_bound_to_claim(volume, claim)
-        if spec.get("claimRef") and not bound_here:
-            continue
-        if volume_capacity(volume) < requested or volume_mode_mismatch(claim, volume):
-            continue
-        if volume["metadata"].get("deletionTimestamp"):
-            continue
-        affinity_ok = node is None or volume_node_affinity_matches(volume, node)
-        if bound_here:
-            return volume if affinity_ok else None
-        if node is None and delay_binding:
-            continue
-        if (volume.get("status") or {}).get("phase") != "Available":
-            continue
-        if selector is not None and not selector.matches(volume["metadata"].get("labels") or {}):
-            continue
-        if volume_class(volume) != cls or not affinity_ok or not access_modes_fit(claim, volume):
-            continue
-        key = (volume_capacity(volume), len(spec.get("accessModes") or ()), name)
-        if best_key is None or key < best_key:
-            best, best_key = volume, key
-    return best
-
-
-def check_volume_satisfies_claim(volume: dict, claim: dict) -> str | None:
-    """``checkVolumeSatisfyClaim``: why a volume a claim names cannot be bound to it."""
-    if volume["metadata"].get("deletionTimestamp"):
-        return f'the volume is marked for deletion "{volume["metadata"]["name"]}"'
-    if volume_capacity(volume) < claim_request(claim):
-        return "requested PV is too small"
-    if volume_class(volume) != claim_class(claim):
-        return "storageClassName does not match"
-    if volume_mode_mismatch(claim, volume):
-        return "incompatible volumeMode"
-    if not access_modes_fit(claim, volume):
-        return "incompatible accessMode"
-    return None
 
 
 def _latest(cached: dict | None, written: dict[str, dict], key: str) -> dict | None:
@@ -349,9 +187,7 @@ class PersistentVolumeController(Controller):
                                                   what="resync claims and volumes", background=True)
 
     def _volume_failed(self, key: str, exc: Exception) -> None:
-        err = exc.kubectl_message() if isinstance(exc, errors.ApiError) else f"{type(exc).__name__}: {exc}"
-        self.failures.append(ControllerFailure(self.loop.now, self.name, f"volume {key}", err))
-        del self.failures[:-100]
+        self.record_failure(f"volume {key}", exc)
         self.volume_queue.add_rate_limited(key)
 
     # -- the caches --------------------------------------------------------------------------------
@@ -382,7 +218,7 @@ class PersistentVolumeController(Controller):
         claim = self._claim(key)
         if claim is None:
             return
-        if ANN_BIND_COMPLETED not in _ann(claim):
+        if ANN_BIND_COMPLETED not in annotations_of(claim):
             self._sync_unbound_claim(claim)
         else:
             self._sync_bound_claim(claim)
@@ -397,7 +233,7 @@ class PersistentVolumeController(Controller):
                 return
             if self._assign_default_class(claim):
                 return
-            if delay and ANN_SELECTED_NODE not in _ann(claim):
+            if delay and ANN_SELECTED_NODE not in annotations_of(claim):
                 self._event_for_unbound_delay_binding(claim)
             elif claim_class(claim):
                 self._provision_claim(claim)
@@ -422,7 +258,7 @@ class PersistentVolumeController(Controller):
             self._bind(volume, claim)
         else:
             self.recorder.event(claim, "Warning", "FailedBinding", f'volume "{wanted}" already bound to a different claim.')
-            if ANN_BOUND_BY_CONTROLLER in _ann(claim):
+            if ANN_BOUND_BY_CONTROLLER in annotations_of(claim):
                 ref = volume["spec"]["claimRef"]
                 raise RuntimeError(f'invalid binding of claim "{claim_key(claim)}" to volume "{wanted}": volume already '
                                    f'claimed by "{ref.get("namespace")}/{ref.get("name")}"')
@@ -487,7 +323,7 @@ class PersistentVolumeController(Controller):
                                 f"no volume plugin matched name: {sc.get('provisioner')}")
         else:
             provisioner = sc["provisioner"]
-            ann = _ann(claim)
+            ann = annotations_of(claim)
             if ann.get(ANN_STORAGE_PROVISIONER) != provisioner or ann.get(ANN_BETA_STORAGE_PROVISIONER) != provisioner:
                 new = clone(claim)
                 new["metadata"].setdefault("annotations", {}).update(
@@ -518,7 +354,7 @@ class PersistentVolumeController(Controller):
         if (ref.get("name"), ref.get("namespace"), ref.get("uid")) != (m["name"], m.get("namespace"), m.get("uid")):
             new = clone(volume)
             new["spec"]["claimRef"] = claim_reference(claim)
-        if chosen_by_us and ANN_BOUND_BY_CONTROLLER not in _ann(volume):
+        if chosen_by_us and ANN_BOUND_BY_CONTROLLER not in annotations_of(volume):
             new = new or clone(volume)
             new["metadata"].setdefault("annotations", {})[ANN_BOUND_BY_CONTROLLER] = "yes"
         if new is None:
@@ -554,7 +390,7 @@ class PersistentVolumeController(Controller):
             new = clone(claim)
             new["spec"]["volumeName"] = name
             new["metadata"].setdefault("annotations", {}).setdefault(ANN_BOUND_BY_CONTROLLER, "yes")
-        if ANN_BIND_COMPLETED not in _ann(new or claim):
+        if ANN_BIND_COMPLETED not in annotations_of(new or claim):
             new = new or clone(claim)
             new["metadata"].setdefault("annotations", {})[ANN_BIND_COMPLETED] = "yes"
         if new is None:
@@ -580,7 +416,7 @@ class PersistentVolumeController(Controller):
     def _unbind_volume(self, volume: dict) -> None:
         """Undo a binding this controller made (or only its uid, when the user pre-bound the volume)."""
         new = clone(volume)
-        if ANN_BOUND_BY_CONTROLLER in _ann(volume):
+        if ANN_BOUND_BY_CONTROLLER in annotations_of(volume):
             new["spec"].pop("claimRef", None)
             del new["metadata"]["annotations"][ANN_BOUND_BY_CONTROLLER]
             if not new["metadata"]["annotations"]:
@@ -618,7 +454,7 @@ class PersistentVolumeController(Controller):
             self.queue.add(key)  # a provisioned or pre-bound volume: the claim's sync completes the binding
         elif claim["spec"]["volumeName"] == volume["metadata"]["name"]:
             self._update_volume_phase(volume, "Bound")
-        elif ANN_DYNAMICALLY_PROVISIONED in _ann(volume) and self._policy(volume) == "Delete":
+        elif ANN_DYNAMICALLY_PROVISIONED in annotations_of(volume) and self._policy(volume) == "Delete":
             # provisioned for a claim that got bound elsewhere: not needed any more
             if phase not in ("Released", "Failed"):
                 volume = self._update_volume_phase(volume, "Released")
@@ -650,7 +486,7 @@ class PersistentVolumeController(Controller):
         if volume["metadata"].get("deletionTimestamp"):
             return
         name = volume["metadata"]["name"]
-        provisioned_by = _ann(volume).get(ANN_DYNAMICALLY_PROVISIONED)
+        provisioned_by = annotations_of(volume).get(ANN_DYNAMICALLY_PROVISIONED)
         spec = volume.get("spec") or {}
         if (provisioned_by and not provisioned_by.startswith("kubernetes.io/")) or "csi" in spec:
             return  # waits for the external provisioner
@@ -670,290 +506,55 @@ class PersistentVolumeController(Controller):
         self._update_volume_phase_with_event(volume, "Failed", "Warning", "VolumeFailedDelete", message)
 
 
-# ---------------------------------------------------------------------------------------------
-# kind's local-path provisioner (an external provisioner, sig-storage-lib-external-provisioner)
-# ---------------------------------------------------------------------------------------------
-class LocalPathProvisioner(Controller):
-    """Creates node-local ``hostPath`` volumes for claims of its classes, and deletes them when released.
-
-    It acts on a claim once the PV controller annotated it with
-    ``volume.kubernetes.io/storage-provisioner: rancher.io/local-path`` (and, for a
-    ``WaitForFirstConsumer`` class, the scheduler chose a node).
-    """
-
-    name = "local-path-provisioner"
-    provisioner = LOCAL_PATH_PROVISIONER
-    #: Who signs the events (the real one adds the provisioner pod's name and a random id).
-    identity = f"{LOCAL_PATH_PROVISIONER}_local-path-provisioner"
-    #: Where volumes live on the node (kind's local-path ``config.json``).
-    base_path = "/var/local-path-provisioner"
-    #: How long the helper pod that creates (or removes) the directory takes.
-    helper_seconds = 2.0
-
-    def setup(self) -> None:
-        self.client = self.manager.api.client(self.name, user=UserInfo(
-            "system:serviceaccount:local-path-storage:local-path-provisioner-service-account",
-            ("system:serviceaccounts", "system:serviceaccounts:local-path-storage", "system:authenticated")),
-            shared_results=True)
-        self.recorder = EventRecorder(self.client, self.identity, enabled=self.manager.events_enabled)
-        self.claims = self.informers.informer("persistentvolumeclaims")
-        self.volumes = self.informers.informer("persistentvolumes")
-        self.classes = self.informers.informer("storageclasses")
-        self.nodes = self.informers.informer("nodes")
-        self.volume_queue = WorkQueue(self.loop, "local-path-volumes", self._delete_sync, who=self.name,
-                                      on_error=lambda key, exc: self.volume_queue.add_rate_limited(key))
-        self._helpers: dict[str, object] = {}  # claim or volume key -> the helper pod's completion event
-        self.claims.add_event_handler(self._claim_changed, lambda old, new: self._claim_changed(new))
-        self.volumes.add_event_handler(self._volume_changed, lambda old, new: self._volume_changed(new))
-
-    def _claim_changed(self, claim: dict) -> None:
-        if self._should_provision(claim):
-            self.queue.add(claim_key(claim))
-
-    def _volume_changed(self, volume: dict) -> None:
-        if self._should_delete(volume):
-            self.volume_queue.add(volume["metadata"]["name"])
-
-    def _should_provision(self, claim: dict) -> bool:
-        """``shouldProvision``: not bound, addressed to us, and (delay binding) a node was chosen."""
-        if (claim.get("spec") or {}).get("volumeName"):
-            return False
-        ann = _ann(claim)
-        if ann.get(ANN_STORAGE_PROVISIONER, ann.get(ANN_BETA_STORAGE_PROVISIONER)) != self.provisioner:
-            return False
-        sc = self.classes.lister.get(claim_class(claim))
-        if sc is None:
-            return False
-        return binding_mode(sc) != "WaitForFirstConsumer" or bool(ann.get(ANN_SELECTED_NODE))
-
-    def _should_delete(self, volume: dict) -> bool:
-        return (not volume["metadata"].get("deletionTimestamp")
-                and (volume.get("status") or {}).get("phase") == "Released"
-                and (volume.get("spec") or {}).get("persistentVolumeReclaimPolicy") == "Delete"
-                and _ann(volume).get(ANN_DYNAMICALLY_PROVISIONED) == self.provisioner)
-
-    # -- provisioning ----------------------------------------------------------------------------------
-    def sync(self, key: str) -> None:
-        ns, _, name = key.partition("/")
-        claim = self.claims.lister.get(name, ns)
-        if claim is None or key in self._helpers or not self._should_provision(claim):
-            return
-        pv_name = f"pvc-{claim['metadata']['uid']}"
-        if self.volumes.lister.get(pv_name) is not None:
-            return  # provisioned already
-        cls = claim_class(claim)
-        node_name = _ann(claim).get(ANN_SELECTED_NODE)
-        node = self.nodes.lister.get(node_name) if node_name else None
-        self.recorder.event(claim, "Normal", "Provisioning", f'External provisioner is provisioning volume for claim "{key}"')
-        problem = None
-        if (claim.get("spec") or {}).get("selector") is not None:
-            problem = "claim.Spec.Selector is not supported"
-        elif any(m not in ("ReadWriteOnce", "ReadWriteOncePod") for m in (claim.get("spec") or {}).get("accessModes") or ()):
-            problem = "NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes"
-        elif node is None:
-            problem = "configuration error, no node was specified"
-        if problem is not None:
-            self.recorder.event(claim, "Warning", "ProvisioningFailed",
-                                f'failed to provision volume with StorageClass "{cls}": {problem}')
-            return
-        self._helpers[key] = self.loop.call_later(self.helper_seconds, self._create_volume, key, claim["metadata"]["uid"],
-                                                  who=self.name, what=f"helper pod created {pv_name}")
-
-    def _create_volume(self, key: str, uid: str) -> None:
-        self._helpers.pop(key, None)
-        ns, _, name = key.partition("/")
-        claim = self.claims.lister.get(name, ns)
-        if claim is None or claim["metadata"].get("uid") != uid or not self._should_provision(claim):
-            return
-        sc = self.classes.lister.get(claim_class(claim)) or {}
-        node = self.nodes.lister.get(_ann(claim).get(ANN_SELECTED_NODE, ""))
-        node_name = node["metadata"]["name"] if node is not None else ""
-        host = ((node or {}).get("metadata", {}).get("labels") or {}).get("kubernetes.io/hostname", node_name)
-        pv_name = f"pvc-{uid}"
-        spec = claim.get("spec") or {}
-        volume = {
-            "apiVersion": "v1",
-            "kind": "PersistentVolume",
-            "metadata": {"name": pv_name, "annotations": {
-                ANN_SELECTED_NODE.replace("volume.kubernetes.io", "local.path.provisioner"): node_name,
-                ANN_DYNAMICALLY_PROVISIONED: self.provisioner}},
-            "spec": {
-                "accessModes": list(spec.get("accessModes") or []),
-                "capacity": {"storage": ((spec.get("resources") or {}).get("requests") or {}).get("storage", "0")},
-                "claimRef": claim_reference(claim),
-                "hostPath": {"path": f"{self.base_path}/{pv_name}_{ns}_{name}", "type": "DirectoryOrCreate"},
-                "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-                    {"key": "kubernetes.io/hostname", "operator": "In", "values": [host]}]}]}},
-                "persistentVolumeReclaimPolicy": sc.get("reclaimPolicy") or "Delete",
-                "storageClassName": claim_class(claim),
-                "volumeMode": "Filesystem",
-            },
-        }
-        try:
-            self.client.create(volume, hand_over=True)
-        except errors.AlreadyExists:
-            return
-        except errors.ApiError:
-            self.queue.add_rate_limited(key)
-            return
-        self.recorder.event(claim, "Normal", "ProvisioningSucceeded", f"Successfully provisioned volume {pv_name}")
-
-    # -- deleting ------------------------------------------------------------------------------------------
-    def _delete_sync(self, name: str) -> None:
-        volume = self.volumes.lister.get(name)
-        if volume is None or name in self._helpers or not self._should_delete(volume):
-            return
-        self._helpers[name] = self.loop.call_later(self.helper_seconds, self._volume_removed, name,
-                                                   who=self.name, what=f"helper pod deleted {name}")
-
-    def _volume_removed(self, name: str) -> None:
-        self._helpers.pop(name, None)
-        volume = self.volumes.lister.get(name)
-        if volume is None or not self._should_delete(volume):
-            return
-        try:
-            self.client.delete("persistentvolumes", name)
-        except errors.NotFound:
-            pass
-
-
-# ---------------------------------------------------------------------------------------------
-# Storage object in-use protection (pkg/controller/volume/pvcprotection, pvprotection)
-# ---------------------------------------------------------------------------------------------
-def _deletion_candidate(obj: dict, finalizer: str) -> bool:
-    m = obj["metadata"]
-    return bool(m.get("deletionTimestamp")) and finalizer in (m.get("finalizers") or ())
-
-
-def _needs_finalizer(obj: dict, finalizer: str) -> bool:
-    m = obj["metadata"]
-    return not m.get("deletionTimestamp") and finalizer not in (m.get("finalizers") or ())
-
-
-def _set_finalizer(client, obj: dict, finalizer: str, present: bool) -> None:
-    new = clone(obj)
-    fins = [f for f in new["metadata"].get("finalizers") or () if f != finalizer]
-    if present:
-        fins.append(finalizer)
-    if fins:
-        new["metadata"]["finalizers"] = fins
-    else:
-        new["metadata"].pop("finalizers", None)
-    try:
-        client.update(new)
-    except errors.NotFound:
-        pass
-
-
-class PVCProtectionController(Controller):
-    """Keeps ``kubernetes.io/pvc-protection`` on a claim while a scheduled pod uses it."""
-
-    name = "pvc-protection-controller"
-
-    def setup(self) -> None:
-        self.claims = self.informers.informer("persistentvolumeclaims")
-        self.pods = self.informers.informer("pods")
-        self.pods.add_index(POD_CLAIMS_INDEX + ":protection", pod_claim_keys)
-        self.claims.add_event_handler(self._claim_changed, lambda old, new: self._claim_changed(new))
-        self.pods.add_event_handler(on_update=lambda old, new: self._pod_changed(new, False),
-                                    on_delete=lambda pod: self._pod_changed(pod, True))
-
-    def _claim_changed(self, claim: dict) -> None:
-        if _needs_finalizer(claim, PVC_PROTECTION_FINALIZER) or _deletion_candidate(claim, PVC_PROTECTION_FINALIZER):
-            self.queue.add(claim_key(claim))
-
-    def _pod_changed(self, pod: dict, deleted: bool) -> None:
-        # only a pod that is gone, or never scheduled, or finished can free a claim
-        if not deleted and not is_pod_terminated(pod) and (pod.get("spec") or {}).get("nodeName"):
-            return
-        for key in pod_claim_keys(pod):
-            self.queue.add(key)
-
-    def _in_use(self, claim: dict) -> bool:
-        # A scheduled pod counts (the kubelet will not start one whose claim is being deleted).
-        return any((p.get("spec") or {}).get("nodeName")
-                   for p in self.pods.lister.by_index(POD_CLAIMS_INDEX + ":protection", claim_key(claim)))
-
-    def sync(self, key: str) -> None:
-        ns, _, name = key.partition("/")
-        claim = self.claims.lister.get(name, ns)
-        if claim is None:
-            return
-        if _deletion_candidate(claim, PVC_PROTECTION_FINALIZER):
-            if not self._in_use(claim):
-                _set_finalizer(self.client, claim, PVC_PROTECTION_FINALIZER, False)
-        elif _needs_finalizer(claim, PVC_PROTECTION_FINALIZER):
-            _set_finalizer(self.client, claim, PVC_PROTECTION_FINALIZER, True)
-
-
-class PVProtectionController(Controller):
-    """Keeps ``kubernetes.io/pv-protection`` on a volume while it is ``Bound``."""
-
-    name = "pv-protection-controller"
-
-    def setup(self) -> None:
-        self.volumes = self.informers.informer("persistentvolumes")
-        self.volumes.add_event_handler(self._changed, lambda old, new: self._changed(new))
-
-    def _changed(self, volume: dict) -> None:
-        if _needs_finalizer(volume, PV_PROTECTION_FINALIZER) or _deletion_candidate(volume, PV_PROTECTION_FINALIZER):
-            self.queue.add(volume["metadata"]["name"])
-
-    def sync(self, key: str) -> None:
-        volume = self.volumes.lister.get(key)
-        if volume is None:
-            return
-        if _deletion_candidate(volume, PV_PROTECTION_FINALIZER):
-            if (volume.get("status") or {}).get("phase") != "Bound":
-                _set_finalizer(self.client, volume, PV_PROTECTION_FINALIZER, False)
-        elif _needs_finalizer(volume, PV_PROTECTION_FINALIZER):
-            _set_finalizer(self.client, volume, PV_PROTECTION_FINALIZER, True)
-
-
 #: Everything kube-controller-manager (and kind's provisioner) runs for persistent storage.
 STORAGE_CONTROLLERS = (PersistentVolumeController, PVCProtectionController, PVProtectionController,
                        LocalPathProvisioner)
 
 
-# ---------------------------------------------------------------------------------------------
-# Admission (plugin/pkg/admission/storage)
-# ---------------------------------------------------------------------------------------------
-class DefaultStorageClass(AdmissionPlugin):
-    """A new claim that names no class gets the default StorageClass (``storageClassName: ""`` stays)."""
-
-    name = "DefaultStorageClass"
-
-    def admit(self, server, req, kind, user, obj, old):
-        if kind.kind != "PersistentVolumeClaim" or old is not None or claim_has_class(obj):
-            return
-        sc_kind = server.kinds.resolve("storageclasses")
-        default = default_class_of(server.list_objects(sc_kind)) if sc_kind is not None else None
-        if default is not None:
-            obj.setdefault("spec", {})["storageClassName"] = default["metadata"]["name"]
-
-
-class StorageObjectInUseProtection(AdmissionPlugin):
-    """New claims and volumes get their in-use protection finalizer."""
-
-    name = "StorageObjectInUseProtection"
-
-    def admit(self, server, req, kind, user, obj, old):
-        if old is not None or kind.kind not in ("PersistentVolumeClaim", "PersistentVolume"):
-            return
-        finalizer = PVC_PROTECTION_FINALIZER if kind.kind == "PersistentVolumeClaim" else PV_PROTECTION_FINALIZER
-        fins = obj["metadata"].setdefault("finalizers", [])
-        if finalizer not in fins:
-            fins.append(finalizer)
-
-
+# the storage vocabulary and the other storage components stay importable from here
 __all__ = [
+    "ANN_BETA_DEFAULT_CLASS",
+    "ANN_BETA_STORAGE_CLASS",
+    "ANN_BETA_STORAGE_PROVISIONER",
+    "ANN_BIND_COMPLETED",
+    "ANN_BOUND_BY_CONTROLLER",
+    "ANN_DEFAULT_CLASS",
+    "ANN_DYNAMICALLY_PROVISIONED",
+    "ANN_SELECTED_NODE",
+    "ANN_STORAGE_PROVISIONER",
     "DefaultStorageClass",
+    "LOCAL_PATH_PROVISIONER",
     "LocalPathProvisioner",
+    "NOT_SUPPORTED_PROVISIONER",
+    "POD_CLAIMS_INDEX",
     "PVCProtectionController",
+    "PVC_PROTECTION_FINALIZER",
     "PVProtectionController",
+    "PV_PROTECTION_FINALIZER",
     "PersistentVolumeController",
     "STORAGE_CONTROLLERS",
     "StorageObjectInUseProtection",
+    "VOLUME_CLASS_INDEX",
+    "access_modes_fit",
+    "annotations_of",
+    "binding_mode",
+    "check_volume_satisfies_claim",
+    "claim_class",
+    "claim_has_class",
+    "claim_key",
+    "claim_reference",
+    "claim_request",
+    "default_class_of",
     "default_storage_class",
     "find_matching_volume",
+    "is_claim_fully_bound",
+    "is_pod_terminated",
+    "is_volume_bound_to_claim",
+    "pod_claim_keys",
+    "pod_claim_names",
+    "volume_capacity",
+    "volume_class",
+    "volume_class_index",
+    "volume_mode_mismatch",
+    "volume_node_affinity_matches",
 ]

@@ -5,7 +5,8 @@ CustomResourceDefinition (``apiextensions-apiserver/pkg/registry/customresource/
 tableconvertor``): a NAME column, then one column per entry of the served
 version's ``additionalPrinterColumns`` (each a JSONPath into the object, with a
 type and a priority: 1 shows only with ``-o wide``). A CRD without any gets a
-single ``Age`` column. Values print by type: ``date`` as an age (``5m``),
+single ``Age`` column (:func:`k8slab.apiserver.crd.printer_columns` reads them, as the
+API server does). Values print by type: ``date`` as an age (``5m``),
 ``integer``, ``number`` and ``boolean`` as Go prints them, ``string`` as the
 JSONPath prints the value; a path that finds nothing leaves the cell empty.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from k8slab.apiserver.crd import printer_columns
 from k8slab.kubectl.cells import name
 from k8slab.kubectl.columns import Column, TableDef
 from k8slab.kubectl.duration import age
@@ -146,17 +148,6 @@ def _cell(column: dict, obj: dict, now: datetime) -> str:
         except ValueError:
             return "<invalid>"
     return ""
-
-
-DEFAULT_COLUMNS = [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]
-
-
-def printer_columns(crd: dict | None, version: str) -> list[dict]:
-    """The served version's ``additionalPrinterColumns`` (``serveDefaultColumnsIfEmpty``)."""
-    for v in ((crd or {}).get("spec") or {}).get("versions") or []:
-        if v.get("name") == version:
-            return list(v.get("additionalPrinterColumns") or []) or DEFAULT_COLUMNS
-    return DEFAULT_COLUMNS
 
 
 def custom_resource_table(crd: dict | None, version: str) -> TableDef:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from k8slab.api.errors import ApiError
-from k8slab.kubectl.duration import human_duration, parse_time
+from k8slab.kubectl.duration import human_duration, parse_time, rfc1123z
 from k8slab.kubectl.tabwriter import DESCRIBE_MINWIDTH, DESCRIBE_PADDING, tabwrite
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -125,6 +125,28 @@ def controlled_by(obj: dict) -> str:
     return ""
 
 
+def write_object_meta(w: Writer, meta: dict, *, namespace: bool = True) -> None:
+    """The ``Name:``, ``Namespace:`` (unless left out), ``Labels:`` and ``Annotations:`` lines
+    most descriptions begin with."""
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    if namespace:
+        w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+
+
+def write_controlled_by(w: Writer, obj: dict) -> None:
+    """``Controlled By:  ReplicaSet/web-5d4f8`` when the object has a controller."""
+    owner = controlled_by(obj)
+    if owner:
+        w.write(0, f"Controlled By:\t{owner}\n")
+
+
+def go_bool(value) -> str:
+    """A Go ``bool`` as ``%v`` prints it."""
+    return "true" if value else "false"
+
+
 # -- events ---------------------------------------------------------------------------
 
 
@@ -155,6 +177,25 @@ def search_events(ctx: Context, obj: dict, with_kind: bool = True, uids: tuple[s
     return found
 
 
+def with_events(w: Writer, ctx: Context, obj: dict, **search) -> str:
+    """The description's text, ending with ``obj``'s events unless they are turned off.
+
+    ``search`` goes to :func:`search_events` (``with_kind``, ``uids``).
+    """
+    if ctx.show_events:
+        describe_events(w, ctx, search_events(ctx, obj, **search))
+    return w.text()
+
+
+def timed_conditions(w: Writer, conditions: list[dict], time_title: str, time_key: str) -> None:
+    """The ``Conditions:`` table of a node (``LastHeartbeatTime``) or a claim (``LastProbeTime``)."""
+    w.write(0, f"Conditions:\n  Type\tStatus\t{time_title}\tLastTransitionTime\tReason\tMessage\n")
+    w.write(1, "----\t------\t-----------------\t------------------\t------\t-------\n")
+    for c in conditions:
+        w.write(1, f"{c.get('type', '')} \t{c.get('status', '')} \t{rfc1123z(parse_time(c.get(time_key)))} \t"
+                   f"{rfc1123z(parse_time(c.get('lastTransitionTime')))} \t{c.get('reason', '')} \t{c.get('message', '')}\n")
+
+
 def describe_events(w: Writer, ctx: Context, events: list[dict]) -> None:
     if not events:
         w.write(0, "Events:\t<none>\n")
@@ -182,9 +223,7 @@ def describe_events(w: Writer, ctx: Context, events: list[dict]) -> None:
 def describe_namespace(ns: dict, ctx: Context) -> str:
     w = Writer()
     meta = ns.get("metadata") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_meta(w, meta, namespace=False)
     w.write(0, f"Status:\t{(ns.get('status') or {}).get('phase', '')}\n")
     name = meta.get("name")
     quotas = sorted(ctx.list("resourcequotas", name), key=lambda q: q["metadata"]["name"])
@@ -262,15 +301,10 @@ def _go_value(v) -> str:
 def describe_generic(obj: dict, ctx: Context) -> str:
     w = Writer()
     meta = obj.get("metadata") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_meta(w, meta)
     skip = {".metadata.managedFields", ".metadata.name", ".metadata.namespace", ".metadata.labels", ".metadata.annotations"}
     _unstructured(w, 0, obj, "", skip)
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, obj))
-    return w.text()
+    return with_events(w, ctx, obj)
 
 
 def describe(obj: dict, ctx: Context) -> str:

@@ -13,18 +13,15 @@ from k8slab.kubectl.describe import (
     Context,
     Writer,
     annotations_multiline,
-    controlled_by,
-    describe_events,
+    go_bool,
     labels_multiline,
-    search_events,
+    with_events,
+    write_controlled_by,
+    write_object_meta,
 )
 from k8slab.kubectl.describe_pod import describe_pod_template
 from k8slab.kubectl.duration import human_duration, parse_time, rfc1123z
 from k8slab.kubectl.selectors import selector_string
-
-
-def _go_bool(value) -> str:
-    return "true" if value else "false"
 
 
 def _bool_ptr(value) -> str:
@@ -58,9 +55,7 @@ def describe_job(job: dict, ctx: Context) -> str:
     w.write(0, f"Selector:\t{selector_string(spec.get('selector'))}\n")
     labels_multiline(w, "Labels", meta.get("labels"))
     annotations_multiline(w, "Annotations", meta.get("annotations"))
-    owner = controlled_by(job)
-    if owner:
-        w.write(0, f"Controlled By:\t{owner}\n")
+    write_controlled_by(w, job)
     if spec.get("parallelism") is not None:
         w.write(0, f"Parallelism:\t{int(spec['parallelism'])}\n")
     if spec.get("completions") is not None:
@@ -70,7 +65,7 @@ def describe_job(job: dict, ctx: Context) -> str:
     if spec.get("completionMode"):
         w.write(0, f"Completion Mode:\t{spec['completionMode']}\n")
     if spec.get("suspend") is not None:
-        w.write(0, f"Suspend:\t{_go_bool(spec['suspend'])}\n")
+        w.write(0, f"Suspend:\t{go_bool(spec['suspend'])}\n")
     if spec.get("backoffLimit") is not None:
         w.write(0, f"Backoff Limit:\t{int(spec['backoffLimit'])}\n")
     if spec.get("ttlSecondsAfterFinished") is not None:
@@ -93,9 +88,7 @@ def describe_job(job: dict, ctx: Context) -> str:
     if spec.get("completionMode") == "Indexed":
         w.write(0, f"Completed Indexes:\t{cap_indexes(status.get('completedIndexes') or '')}\n")
     describe_pod_template(w, spec.get("template"))
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, job))
-    return w.text()
+    return with_events(w, ctx, job)
 
 
 def _job_template(w: Writer, template: dict) -> None:
@@ -115,10 +108,7 @@ def _job_template(w: Writer, template: dict) -> None:
 def describe_cronjob(cj: dict, ctx: Context) -> str:
     w = Writer()
     meta, spec, status = cj.get("metadata") or {}, cj.get("spec") or {}, cj.get("status") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_meta(w, meta)
     w.write(0, f"Schedule:\t{spec.get('schedule', '')}\n")
     w.write(0, f"Concurrency Policy:\t{spec.get('concurrencyPolicy', '')}\n")
     w.write(0, f"Suspend:\t{_bool_ptr(spec.get('suspend'))}\n")
@@ -135,6 +125,4 @@ def describe_cronjob(cj: dict, ctx: Context) -> str:
     w.write(0, f"Last Schedule Time:\t{rfc1123z(last) if last is not None else '<unset>'}\n")
     active = [ref.get("name", "") for ref in status.get("active") or []]
     w.write(0, f"Active Jobs:\t{', '.join(active) if active else '<none>'}\n")
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, cj))
-    return w.text()
+    return with_events(w, ctx, cj)

@@ -32,10 +32,8 @@ import binascii
 from k8slab.kubectl.describe import (
     Context,
     Writer,
-    annotations_multiline,
-    describe_events,
-    labels_multiline,
-    search_events,
+    with_events,
+    write_object_meta,
 )
 from k8slab.kubectl.selectors import format_labels
 
@@ -53,10 +51,7 @@ def _decoded(value) -> bytes:
 def describe_configmap(cm: dict, ctx: Context) -> str:
     w = Writer()
     meta = cm.get("metadata") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_meta(w, meta)
     w.write(0, "\nData\n====\n")
     data = cm.get("data") or {}
     for key in sorted(data):
@@ -68,18 +63,13 @@ def describe_configmap(cm: dict, ctx: Context) -> str:
     for key in sorted(binary):
         w.write(0, f"{key}: {len(_decoded(binary[key]))} bytes\n")
     w.write(0, "\n")
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, cm))
-    return w.text()
+    return with_events(w, ctx, cm)
 
 
 def describe_secret(secret: dict, ctx: Context) -> str:
     w = Writer()
     meta = secret.get("metadata") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_meta(w, meta)
     kind = secret.get("type", "")
     w.write(0, f"\nType:\t{kind}\n")
     w.write(0, "\nData\n====\n")
@@ -97,10 +87,7 @@ def describe_serviceaccount(sa: dict, ctx: Context) -> str:
     w = Writer()
     meta = sa.get("metadata") or {}
     name, namespace = meta.get("name", ""), meta.get("namespace")
-    w.write(0, f"Name:\t{name}\n")
-    w.write(0, f"Namespace:\t{namespace or ''}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_meta(w, meta)
     secrets = ctx.list("secrets", namespace)
     existing = {s["metadata"]["name"] for s in secrets}
     tokens = sorted(s["metadata"]["name"] for s in secrets
@@ -123,9 +110,7 @@ def describe_serviceaccount(sa: dict, ctx: Context) -> str:
             missing = " (not found)" if n not in existing and header != "Tokens:            " else ""
             w.write(0, f"{prefix}\t{n}{missing}\n")
             prefix = " " * len(header)
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, sa))
-    return w.text()
+    return with_events(w, ctx, sa)
 
 
 def describe_priorityclass(pc: dict, ctx: Context) -> str:
@@ -137,6 +122,4 @@ def describe_priorityclass(pc: dict, ctx: Context) -> str:
     w.write(0, f"PreemptionPolicy:\t{pc.get('preemptionPolicy', '')}\n")
     w.write(0, f"Description:\t{pc.get('description', '')}\n")
     w.write(0, f"Annotations:\t{format_labels(meta.get('annotations'))}\n")
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, pc))
-    return w.text()
+    return with_events(w, ctx, pc)

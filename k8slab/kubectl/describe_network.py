@@ -49,9 +49,10 @@ from k8slab.kubectl.describe import (
     Context,
     Writer,
     annotations_multiline,
-    describe_events,
+    go_bool,
     labels_multiline,
-    search_events,
+    with_events,
+    write_object_meta,
 )
 from k8slab.kubectl.rows_network import (
     MAX_LISTED,
@@ -63,9 +64,6 @@ from k8slab.kubectl.selectors import format_labels
 
 LABEL_SERVICE_NAME = "kubernetes.io/service-name"
 
-
-def _go_bool(value) -> str:
-    return "true" if value else "false"
 
 
 # -- where a Service's endpoints are read from ------------------------------------------------
@@ -130,10 +128,7 @@ def describe_service(svc: dict, ctx: Context) -> str:
     w = Writer()
     meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
     name, namespace = meta.get("name", ""), meta.get("namespace", "")
-    w.write(0, f"Name:\t{name}\n")
-    w.write(0, f"Namespace:\t{namespace}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_meta(w, meta)
     w.write(0, f"Selector:\t{format_labels(spec.get('selector'))}\n")
     w.write(0, f"Type:\t{spec.get('type', '')}\n")
     if spec.get("ipFamilyPolicy"):
@@ -165,9 +160,7 @@ def describe_service(svc: dict, ctx: Context) -> str:
         w.write(0, f"HealthCheck NodePort:\t{spec['healthCheckNodePort']}\n")
     if spec.get("loadBalancerSourceRanges"):
         w.write(0, f"LoadBalancer Source Ranges:\t{','.join(spec['loadBalancerSourceRanges'])}\n")
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, svc))
-    return w.text()
+    return with_events(w, ctx, svc)
 
 
 # -- Endpoints ------------------------------------------------------------------------------
@@ -176,10 +169,7 @@ def describe_service(svc: dict, ctx: Context) -> str:
 def describe_endpoints(ep: dict, ctx: Context) -> str:
     w = Writer()
     meta = ep.get("metadata") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_meta(w, meta)
     w.write(0, "Subsets:\n")
     for subset in ep.get("subsets") or []:
         ready = ",".join(a.get("ip", "") for a in subset.get("addresses") or [])
@@ -193,9 +183,7 @@ def describe_endpoints(ep: dict, ctx: Context) -> str:
             for port in subset["ports"]:
                 w.write(2, f"{port.get('name') or '<unset>'}\t{port.get('port', 0)}\t{port.get('protocol', '')}\n")
         w.write(0, "\n")
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, ep))
-    return w.text()
+    return with_events(w, ctx, ep)
 
 
 # -- EndpointSlice --------------------------------------------------------------------------
@@ -204,10 +192,7 @@ def describe_endpoints(ep: dict, ctx: Context) -> str:
 def describe_endpointslice(eps: dict, ctx: Context) -> str:
     w = Writer()
     meta = eps.get("metadata") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_meta(w, meta)
     w.write(0, f"AddressType:\t{eps.get('addressType', '')}\n")
     ports = eps.get("ports") or []
     if not ports:
@@ -228,16 +213,14 @@ def describe_endpointslice(eps: dict, ctx: Context) -> str:
             w.write(1, f"- Addresses:\t{', '.join(e.get('addresses') or []) or '<none>'}\n")
             w.write(2, "Conditions:\n")
             ready = (e.get("conditions") or {}).get("ready")
-            w.write(3, f"Ready:\t{'<unset>' if ready is None else _go_bool(ready)}\n")
+            w.write(3, f"Ready:\t{'<unset>' if ready is None else go_bool(ready)}\n")
             w.write(2, f"Hostname:\t{e.get('hostname') if e.get('hostname') is not None else '<unset>'}\n")
             ref = e.get("targetRef")
             if ref is not None:
                 w.write(2, f"TargetRef:\t{ref.get('kind', '')}/{ref.get('name', '')}\n")
             w.write(2, f"NodeName:\t{e.get('nodeName') if e.get('nodeName') is not None else '<unset>'}\n")
             w.write(2, f"Zone:\t{e.get('zone') if e.get('zone') is not None else '<unset>'}\n")
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, eps))
-    return w.text()
+    return with_events(w, ctx, eps)
 
 
 # -- Ingress --------------------------------------------------------------------------------
@@ -319,17 +302,13 @@ def describe_ingress(ing: dict, ctx: Context) -> str:
     if count == 0:
         w.write(1, f"*\t*\t{default_text}\n")
     annotations_multiline(w, "Annotations", meta.get("annotations"))
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, ing))
-    return w.text()
+    return with_events(w, ctx, ing)
 
 
 def describe_ingress_class(ic: dict, ctx: Context) -> str:
     w = Writer()
     meta, spec = ic.get("metadata") or {}, ic.get("spec") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_meta(w, meta, namespace=False)
     w.write(0, f"Controller:\t{spec.get('controller', '')}\n")
     params = spec.get("parameters")
     if params is not None:
@@ -338,6 +317,4 @@ def describe_ingress_class(ic: dict, ctx: Context) -> str:
             w.write(1, f"APIGroup:\t{params['apiGroup']}\n")
         w.write(1, f"Kind:\t{params.get('kind', '')}\n")
         w.write(1, f"Name:\t{params.get('name', '')}\n")
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, ic))
-    return w.text()
+    return with_events(w, ctx, ic)

@@ -12,9 +12,9 @@ from k8slab.kubectl.describe import (
     Context,
     Writer,
     annotations_multiline,
-    describe_events,
     labels_multiline,
-    search_events,
+    timed_conditions,
+    with_events,
 )
 from k8slab.kubectl.duration import parse_time, rfc1123z
 from k8slab.kubectl.quantity import Quantity
@@ -109,11 +109,7 @@ def describe_node(node: dict, ctx: Context) -> str:
             w.write(0, f"Lease:\tFailed to get lease: {e.message}\n")
     conditions = status.get("conditions") or []
     if conditions:
-        w.write(0, "Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n")
-        w.write(1, "----\t------\t-----------------\t------------------\t------\t-------\n")
-        for c in conditions:
-            w.write(1, f"{c.get('type', '')} \t{c.get('status', '')} \t{rfc1123z(parse_time(c.get('lastHeartbeatTime')))} \t"
-                       f"{rfc1123z(parse_time(c.get('lastTransitionTime')))} \t{c.get('reason', '')} \t{c.get('message', '')}\n")
+        timed_conditions(w, conditions, "LastHeartbeatTime", "lastHeartbeatTime")
     w.write(0, "Addresses:\n")
     for a in status.get("addresses") or []:
         w.write(1, f"{a.get('type', '')}:\t{a.get('address', '')}\n")
@@ -139,10 +135,8 @@ def describe_node(node: dict, ctx: Context) -> str:
     if spec.get("providerID"):
         w.write(0, f"ProviderID:\t{spec['providerID']}\n")
     _node_resources(w, ctx, node, _node_pods(ctx, name) if ctx.client is not None else [])
-    if ctx.show_events:
-        uid = meta.get("uid", "")
-        describe_events(w, ctx, search_events(ctx, node, uids=(uid, name) if uid else (name,)))
-    return w.text()
+    uid = meta.get("uid", "")
+    return with_events(w, ctx, node, uids=(uid, name) if uid else (name,))
 
 
 def _node_resources(w: Writer, ctx: Context, node: dict, pods: list[dict]) -> None:

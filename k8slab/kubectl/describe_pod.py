@@ -13,10 +13,9 @@ from k8slab.kubectl.describe import (
     Context,
     Writer,
     annotations_multiline,
-    controlled_by,
-    describe_events,
     labels_multiline,
-    search_events,
+    with_events,
+    write_controlled_by,
 )
 from k8slab.kubectl.duration import parse_time, rfc1123z
 from k8slab.kubectl.quantity import Quantity
@@ -61,9 +60,7 @@ def describe_pod(pod: dict, ctx: Context) -> str:
         w.write(0, "IPs:\n")
         for ip in ips:
             w.write(1, f"IP:\t{ip.get('ip', '')}\n")
-    owner = controlled_by(pod)
-    if owner:
-        w.write(0, f"Controlled By:\t{owner}\n")
+    write_controlled_by(w, pod)
     if status.get("nominatedNodeName"):
         w.write(0, f"NominatedNodeName:\t{status['nominatedNodeName']}\n")
     if spec.get("initContainers"):
@@ -83,9 +80,7 @@ def describe_pod(pod: dict, ctx: Context) -> str:
     w.write(0, f"QoS Class:\t{status.get('qosClass') or qos_class(pod)}\n")
     labels_multiline(w, "Node-Selectors", spec.get("nodeSelector"))
     tolerations_multiline(w, "Tolerations", spec.get("tolerations"))
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, pod, with_kind=False))
-    return w.text()
+    return with_events(w, ctx, pod, with_kind=False)
 
 
 def describe_pod_template(w: Writer, template: dict | None) -> None:

@@ -22,7 +22,7 @@ PolicyRule:
 
 from __future__ import annotations
 
-from k8slab.kubectl.describe import Context, Writer, annotations_multiline, labels_multiline
+from k8slab.kubectl.describe import Context, Writer, write_object_meta
 from k8slab.kubectl.policy_rules import compact_and_sort, policy_row
 
 
@@ -30,9 +30,7 @@ def describe_role(role: dict, ctx: Context) -> str:
     """Role and ClusterRole."""
     w = Writer()
     meta = role.get("metadata") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_meta(w, meta, namespace=False)
     w.write(0, "PolicyRule:\n")
     w.write(1, "Resources\tNon-Resource URLs\tResource Names\tVerbs\n")
     w.write(1, "---------\t-----------------\t--------------\t-----\n")
@@ -45,9 +43,7 @@ def describe_role_binding(binding: dict, ctx: Context) -> str:
     """RoleBinding and ClusterRoleBinding."""
     w = Writer()
     meta, ref = binding.get("metadata") or {}, binding.get("roleRef") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_meta(w, meta, namespace=False)
     w.write(0, "Role:\n")
     w.write(1, f"Kind:\t{ref.get('kind', '')}\n")
     w.write(1, f"Name:\t{ref.get('name', '')}\n")

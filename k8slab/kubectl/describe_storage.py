@@ -15,11 +15,11 @@ from k8slab.kubectl.describe import (
     Context,
     Writer,
     annotations_multiline,
-    describe_events,
     labels_multiline,
-    search_events,
+    timed_conditions,
+    with_events,
+    write_object_meta,
 )
-from k8slab.kubectl.duration import parse_time, rfc1123z
 from k8slab.kubectl.rows_cluster import access_modes, storage_class, storage_quantity
 from k8slab.kubectl.selectors import format_labels
 
@@ -29,6 +29,14 @@ DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
 
 def _go_list(values) -> str:
     return "[" + " ".join(str(v) for v in values or ()) + "]"
+
+
+def _status_line(w: Writer, ctx: Context, meta: dict, status: dict) -> None:
+    """``Status:  Bound``, or ``Terminating (lasts 5s)`` once deleted (a finalizer holds it)."""
+    if meta.get("deletionTimestamp"):
+        w.write(0, f"Status:\tTerminating (lasts {ctx.since(meta['deletionTimestamp'])})\n")
+    else:
+        w.write(0, f"Status:\t{status.get('phase', '')}\n")
 
 
 def _node_affinity(w: Writer, affinity: dict | None) -> None:
@@ -98,15 +106,10 @@ def _source(w: Writer, spec: dict) -> None:
 def describe_persistentvolume(pv: dict, ctx: Context) -> str:
     w = Writer()
     meta, spec, status = pv.get("metadata") or {}, pv.get("spec") or {}, pv.get("status") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_meta(w, meta, namespace=False)
     w.write(0, f"Finalizers:\t{_go_list(meta.get('finalizers'))}\n")
     w.write(0, f"StorageClass:\t{storage_class(pv)}\n")
-    if meta.get("deletionTimestamp"):
-        w.write(0, f"Status:\tTerminating (lasts {ctx.since(meta['deletionTimestamp'])})\n")
-    else:
-        w.write(0, f"Status:\t{status.get('phase', '')}\n")
+    _status_line(w, ctx, meta, status)
     claim = spec.get("claimRef")
     w.write(0, f"Claim:\t{claim.get('namespace', '')}/{claim.get('name', '')}\n" if claim else "Claim:\t\n")
     w.write(0, f"Reclaim Policy:\t{spec.get('persistentVolumeReclaimPolicy', '')}\n")
@@ -117,9 +120,7 @@ def describe_persistentvolume(pv: dict, ctx: Context) -> str:
     _node_affinity(w, spec.get("nodeAffinity"))
     w.write(0, f"Message:\t{status.get('message', '')}\n")
     _source(w, spec)
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, pv))
-    return w.text()
+    return with_events(w, ctx, pv)
 
 
 def _pods_using(ctx: Context, claim: dict) -> list[str]:
@@ -145,10 +146,7 @@ def describe_persistentvolumeclaim(claim: dict, ctx: Context) -> str:
     w.write(0, f"Name:\t{meta.get('name', '')}\n")
     w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
     w.write(0, f"StorageClass:\t{storage_class(claim)}\n")
-    if meta.get("deletionTimestamp"):
-        w.write(0, f"Status:\tTerminating (lasts {ctx.since(meta['deletionTimestamp'])})\n")
-    else:
-        w.write(0, f"Status:\t{status.get('phase', '')}\n")
+    _status_line(w, ctx, meta, status)
     w.write(0, f"Volume:\t{spec.get('volumeName', '')}\n")
     labels_multiline(w, "Labels", meta.get("labels"))
     annotations_multiline(w, "Annotations", meta.get("annotations"))
@@ -175,16 +173,8 @@ def describe_persistentvolumeclaim(claim: dict, ctx: Context) -> str:
     for i, name in enumerate(users):
         w.write(0, ("\t" if i else "") + f"{name}\n")
     if status.get("conditions"):
-        w.write(0, "Conditions:\n")
-        w.write(1, "Type\tStatus\tLastProbeTime\tLastTransitionTime\tReason\tMessage\n")
-        w.write(1, "----\t------\t-----------------\t------------------\t------\t-------\n")
-        for c in status["conditions"]:
-            w.write(1, f"{c.get('type', '')} \t{c.get('status', '')} \t{rfc1123z(parse_time(c.get('lastProbeTime')))} "
-                       f"\t{rfc1123z(parse_time(c.get('lastTransitionTime')))} \t{c.get('reason', '')} "
-                       f"\t{c.get('message', '')}\n")
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, claim))
-    return w.text()
+        timed_conditions(w, status["conditions"], "LastProbeTime", "lastProbeTime")
+    return with_events(w, ctx, claim)
 
 
 def describe_storageclass(sc: dict, ctx: Context) -> str:
@@ -229,6 +219,4 @@ def describe_storageclass(sc: dict, ctx: Context) -> str:
                     if req.get("values"):
                         text += f" [{', '.join(req['values'])}]"
                     w.write(0, text + "\n")
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, sc))
-    return w.text()
+    return with_events(w, ctx, sc)

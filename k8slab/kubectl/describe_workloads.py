@@ -16,10 +16,9 @@ from k8slab.kubectl.describe import (
     Context,
     Writer,
     annotations_multiline,
-    controlled_by,
-    describe_events,
     labels_multiline,
-    search_events,
+    with_events,
+    write_controlled_by,
 )
 from k8slab.kubectl.describe_pod import describe_pod_template
 from k8slab.kubectl.duration import parse_time, rfc1123z
@@ -102,9 +101,7 @@ def describe_deployment(d: dict, ctx: Context) -> str:
     if old or new:
         w.write(0, f"OldReplicaSets:\t{_rs_summary(old)}\n")
         w.write(0, f"NewReplicaSet:\t{_rs_summary([new] if new else [])}\n")
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, d))
-    return w.text()
+    return with_events(w, ctx, d)
 
 
 def describe_replicaset(rs: dict, ctx: Context) -> str:
@@ -115,16 +112,12 @@ def describe_replicaset(rs: dict, ctx: Context) -> str:
     w.write(0, f"Selector:\t{format_selector(spec.get('selector'))}\n")
     labels_multiline(w, "Labels", meta.get("labels"))
     annotations_multiline(w, "Annotations", meta.get("annotations"))
-    owner = controlled_by(rs)
-    if owner:
-        w.write(0, f"Controlled By:\t{owner}\n")
+    write_controlled_by(w, rs)
     w.write(0, f"Replicas:\t{int(status.get('replicas') or 0)} current / {replicas(spec)} desired\n")
     w.write(0, f"Pods Status:\t{pod_status_counts(ctx, rs)}\n")
     describe_pod_template(w, spec.get("template"))
     _conditions(w, status.get("conditions"))
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, rs))
-    return w.text()
+    return with_events(w, ctx, rs)
 
 
 def pod_status_counts(ctx: Context, owner: dict) -> str:
@@ -177,9 +170,7 @@ def describe_statefulset(sts: dict, ctx: Context) -> str:
     w.write(0, f"Pods Status:\t{pod_status_counts(ctx, sts)}\n")
     describe_pod_template(w, spec.get("template"))
     _volume_claim_templates(w, spec.get("volumeClaimTemplates") or [])
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, sts))
-    return w.text()
+    return with_events(w, ctx, sts)
 
 
 def describe_daemonset(ds: dict, ctx: Context) -> str:
@@ -200,6 +191,4 @@ def describe_daemonset(ds: dict, ctx: Context) -> str:
     w.write(0, f"Number of Nodes Misscheduled: {int(status.get('numberMisscheduled') or 0)}\n")
     w.write(0, f"Pods Status:\t{pod_status_counts(ctx, ds)}\n")
     describe_pod_template(w, spec.get("template"))
-    if ctx.show_events:
-        describe_events(w, ctx, search_events(ctx, ds))
-    return w.text()
+    return with_events(w, ctx, ds)
