@@ -131,7 +131,7 @@ def test_one_pod_per_worker_none_on_the_control_plane():
             "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In",
                                                     "values": [node]}]}]}}}
         assert target_node_name(p) == node
-        assert p["metadata"]["labels"] == {"app": "agent", POD_REVISION_LABEL: hash_}
+        assert p["metadata"]["labels"] == {"app": "agent", POD_REVISION_LABEL: hash_, "pod-template-generation": "1"}
         assert {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute"} in \
             p["spec"]["tolerations"]
         assert p["metadata"]["ownerReferences"][0]["kind"] == "DaemonSet"

@@ -3,12 +3,22 @@
 An object can fit the OpenAPI schema (:mod:`k8slab.api.schema`) and still be
 refused: a name with capitals, a Deployment whose selector does not match its
 template's labels, two containers with the same name, a Job whose pods would
-restart forever, a Service port out of range, or an update that changes a
-field that is immutable. :func:`semantic_causes` runs the rules of the real
-API server for the object's kind, in its order, and returns every broken one
-as a cause worded like the real ``field.Error``; the simulated API server
-calls it on every create and update. Pod spec rules live in
-:mod:`k8slab.api.rules_pod`.
+restart forever, a Service port out of range, a ConfigMap key that cannot be
+a file name, a ``kubernetes.io/tls`` Secret without ``tls.key``, or an update
+that changes a field that is immutable (a Secret's ``type``, the data of an
+``immutable: true`` ConfigMap). :func:`semantic_causes` runs the rules of the
+real API server for the object's kind (``pkg/apis/*/validation``), in its
+order, and returns every broken one as a cause worded like the real
+``field.Error``; the simulated API server calls it on every create and update.
+Pod spec rules live in :mod:`k8slab.api.rules_pod`.
+
+A StatefulSet's pod template is *not* checked as a pod spec, as in Go (a TODO
+there): its containers may mount a ``volumeClaimTemplates`` entry, and any
+other mistake shows when its pods are created.
+
+Simplified: where Go walks a map (ConfigMap keys) in random order, causes come
+in key order; the error of a ``.dockerconfigjson`` that is not JSON is worded
+like Go's for the common mistakes only.
 
 Example
 -------
@@ -22,11 +32,12 @@ Example
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from k8slab.api import cron
+from k8slab.api.defaults import decode_base64
 from k8slab.api.errors import field_cause
 from k8slab.api.field_errors import (
     GoLiteral,
@@ -35,6 +46,7 @@ from k8slab.api.field_errors import (
     duplicate,
     forbidden,
     go_label_selector,
+    go_value,
     int_field,
     invalid,
     list_field,
@@ -55,6 +67,7 @@ from k8slab.api.rules_pod import (
     PORT_RANGE,
     PROTOCOLS,
     RESTART_POLICIES,
+    config_key_errors,
     pod_spec,
     pod_template,
     pod_update,
@@ -65,13 +78,24 @@ __all__ = ["semantic_causes"]
 
 _SERVICE_TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
 _NODE_PORT_RANGE = (30000, 32767)
-_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+#: The most data a ConfigMap or Secret may hold (``MaxSecretSize``, 1 MiB).
+_MAX_CONFIG_SIZE = 1024 * 1024
+_IMMUTABLE = "field is immutable when `immutable` is set"
 _WORKLOAD_WORD = {
     "Deployment": "deployment",
     "ReplicaSet": "deployment",
     "StatefulSet": "statefulset",
     "DaemonSet": "daemonset",
 }
+
+
+def _name_errors(kind: str, name: str, prefix: bool = False) -> list[str]:
+    if kind == "StatefulSet":
+        # ValidateStatefulSetName: a DNS label since 1.27, as each pod's hostname is built from it
+        if prefix and name.endswith("-"):
+            name = name[:-1] + "a"
+        return dns1123_label_errors(name)
+    return validate_object_name(kind, name, prefix=prefix)
 
 
 def _object_meta(obj: Mapping, kind: str, causes: list) -> None:
@@ -82,12 +106,12 @@ def _object_meta(obj: Mapping, kind: str, causes: list) -> None:
     name = str_field(meta, "name", "metadata.name", causes)
     generate = str_field(meta, "generateName", "metadata.generateName", causes)
     if generate:
-        for msg in validate_object_name(kind, generate, prefix=True):
+        for msg in _name_errors(kind, generate, prefix=True):
             causes.append(invalid("metadata.generateName", generate, msg))
     if not name and not generate:
         causes.append(required("metadata.name", "name or generateName is required"))
     elif name:
-        for msg in validate_object_name(kind, name):
+        for msg in _name_errors(kind, name):
             causes.append(invalid("metadata.name", name, msg))
     namespace = str_field(meta, "namespace", "metadata.namespace", causes)
     if namespace:
@@ -96,27 +120,27 @@ def _object_meta(obj: Mapping, kind: str, causes: list) -> None:
     causes.extend(
         validate_labels(dict_field(meta, "labels", "metadata.labels", causes), "metadata.labels")
     )
-    annotations = dict_field(meta, "annotations", "metadata.annotations", causes) or {}
+    _annotations(dict_field(meta, "annotations", "metadata.annotations", causes) or {},
+                 "metadata.annotations", causes)
+
+
+def _annotations(annotations: Mapping, path: str, causes: list) -> None:
+    """``ValidateAnnotations``: qualified-name keys, 256 KiB in all."""
     size = 0
     for key in sorted(annotations, key=str):
         for msg in qualified_name_errors(str(key)):
-            causes.append(invalid("metadata.annotations", str(key), msg))
+            causes.append(invalid(path, str(key), msg))
         size += len(str(key)) + len(str(annotations[key] or ""))
     if size > 256 * 1024:
-        causes.append(
-            field_cause(
-                "metadata.annotations",
-                "Too long: must have at most 262144 bytes",
-                "FieldValueTooLong",
-            )
-        )
+        causes.append(field_cause(path, "Too long: must have at most 262144 bytes", "FieldValueTooLong"))
 
 
-def _workload(obj: Mapping, kind: str, causes: list) -> None:
-    """Deployment, ReplicaSet, StatefulSet and DaemonSet: selector, template, replicas."""
-    spec = dict_field(obj, "spec", "spec", causes) or {}
-    if kind != "DaemonSet":
-        check_nonnegative(spec, "replicas", "spec.replicas", causes)
+def _selector_and_template(spec: Mapping, kind: str, causes: list, bad_selector: str) -> dict:
+    """A workload's selector, and whether its template's labels match it; returns the template.
+
+    ``bad_selector`` is the detail when the selector cannot be compiled (the
+    wording differs between kinds).
+    """
     selector = dict_field(spec, "selector", "spec.selector", causes)
     compiled = None
     # A selector of the wrong type is reported (once) as such: the API server
@@ -142,9 +166,7 @@ def _workload(obj: Mapping, kind: str, causes: list) -> None:
         try:  # a missing selector selects nothing, so no template matches it
             compiled = LabelSelector.from_dict(selector)
         except ValueError:
-            causes.append(
-                invalid("spec.selector", go_label_selector(selector), "invalid label selector")
-            )
+            causes.append(invalid("spec.selector", go_label_selector(selector), bad_selector))
     template = dict_field(spec, "template", "spec.template", causes) or {}
     if compiled is not None and not compiled.empty:
         labels = (
@@ -163,10 +185,25 @@ def _workload(obj: Mapping, kind: str, causes: list) -> None:
                     "`selector` does not match template `labels`",
                 )
             )
+    return template
+
+
+def _workload(obj: Mapping, kind: str, causes: list) -> None:
+    """Deployment, ReplicaSet and DaemonSet: selector, template (all of its pod spec), replicas."""
+    spec = dict_field(obj, "spec", "spec", causes) or {}
+    if kind != "DaemonSet":
+        check_nonnegative(spec, "replicas", "spec.replicas", causes)
+    template = _selector_and_template(spec, kind, causes, "invalid label selector")
     pod_template(template, "spec.template", causes)
     restart = _restart_policy(template)
     if restart and restart != "Always" and restart in RESTART_POLICIES:
         causes.append(not_supported("spec.template.spec.restartPolicy", restart, ["Always"]))
+    template_spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
+    if template_spec.get("activeDeadlineSeconds") is not None:
+        # Deployments share ReplicaSet's template rules, and so its wording
+        owner = "DaemonSet" if kind == "DaemonSet" else "ReplicaSet"
+        causes.append(forbidden("spec.template.spec.activeDeadlineSeconds",
+                                f"activeDeadlineSeconds in {owner} is not Supported"))
     if kind == "Deployment":
         strategy = dict_field(spec, "strategy", "spec.strategy", causes) or {}
         stype = str_field(strategy, "type", "spec.strategy.type", causes) or "RollingUpdate"
@@ -181,6 +218,67 @@ def _workload(obj: Mapping, kind: str, causes: list) -> None:
             )
         check_nonnegative(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit", causes)
     check_nonnegative(spec, "minReadySeconds", "spec.minReadySeconds", causes)
+
+
+def _stateful_set(obj: Mapping, causes: list) -> None:
+    """``ValidateStatefulSetSpec``: policies, counts, selector and template labels, not the pod spec.
+
+    The real API server does not validate a StatefulSet's pod spec (a TODO in
+    Go): a ``volumeMount`` may name a ``volumeClaimTemplates`` entry, which is
+    no volume of the template. A template that is otherwise broken is accepted
+    here and fails when the controller creates the pods. A field left unset is
+    not an error: the server defaults it before validating.
+    """
+    spec = dict_field(obj, "spec", "spec", causes) or {}
+    policy = str_field(spec, "podManagementPolicy", "spec.podManagementPolicy", causes)
+    if policy and policy not in ("OrderedReady", "Parallel"):
+        causes.append(invalid("spec.podManagementPolicy", policy, "must be 'OrderedReady' or 'Parallel'"))
+    strategy = dict_field(spec, "updateStrategy", "spec.updateStrategy", causes) or {}
+    stype = str_field(strategy, "type", "spec.updateStrategy.type", causes) or "RollingUpdate"
+    rolling = dict_field(strategy, "rollingUpdate", "spec.updateStrategy.rollingUpdate", causes)
+    if stype == "OnDelete":
+        if rolling is not None:
+            partition = rolling.get("partition") if isinstance(rolling.get("partition"), int) else 0
+            shown = GoLiteral(f"apps.RollingUpdateStatefulSetStrategy{{Partition:{partition}, "
+                              "MaxUnavailable:(*intstr.IntOrString)(nil)}")
+            causes.append(invalid("spec.updateStrategy.rollingUpdate", shown,
+                                  "only allowed for updateStrategy 'RollingUpdate'"))
+    elif stype == "RollingUpdate":
+        if rolling is not None:
+            check_nonnegative(rolling, "partition", "spec.updateStrategy.rollingUpdate.partition", causes)
+    else:
+        # Go prints the struct with %#v; a set rollingUpdate would show as a pointer address
+        pointer = "nil" if rolling is None else "0xc000000000"
+        shown = GoLiteral(f"apps.StatefulSetUpdateStrategy{{Type:{go_value(stype)}, "
+                          f"RollingUpdate:(*apps.RollingUpdateStatefulSetStrategy)({pointer})}}")
+        causes.append(invalid("spec.updateStrategy", shown, "must be 'RollingUpdate' or 'OnDelete'"))
+    retention = dict_field(spec, "persistentVolumeClaimRetentionPolicy",
+                           "spec.persistentVolumeClaimRetentionPolicy", causes) or {}
+    for key in ("whenDeleted", "whenScaled"):
+        where = f"spec.persistentVolumeClaimRetentionPolicy.{key}"
+        value = str_field(retention, key, where, causes)
+        if value and value not in ("Retain", "Delete"):
+            causes.append(not_supported(where, value, ["Retain", "Delete"]))
+    check_nonnegative(spec, "replicas", "spec.replicas", causes)
+    check_nonnegative(spec, "minReadySeconds", "spec.minReadySeconds", causes)
+    ordinals = dict_field(spec, "ordinals", "spec.ordinals", causes)
+    if ordinals is not None:
+        check_nonnegative(ordinals, "start", "spec.ordinals.start", causes)
+    template = _selector_and_template(spec, "StatefulSet", causes, "")
+    # ValidatePodTemplateSpecForStatefulSet: the template's labels and annotations only
+    # (note the paths: spec.template.labels, not spec.template.metadata.labels)
+    meta = dict_field(template, "metadata", "spec.template.metadata", causes) or {}
+    causes.extend(validate_labels(dict_field(meta, "labels", "spec.template.labels", causes),
+                                  "spec.template.labels"))
+    _annotations(dict_field(meta, "annotations", "spec.template.annotations", causes) or {},
+                 "spec.template.annotations", causes)
+    template_spec = dict_field(template, "spec", "spec.template.spec", causes) or {}
+    restart = str_field(template_spec, "restartPolicy", "spec.template.spec.restartPolicy", causes)
+    if restart and restart != "Always":
+        causes.append(not_supported("spec.template.spec.restartPolicy", restart, ["Always"]))
+    if template_spec.get("activeDeadlineSeconds") is not None:
+        causes.append(forbidden("spec.template.spec.activeDeadlineSeconds",
+                                "activeDeadlineSeconds in StatefulSet is not Supported"))
 
 
 def _restart_policy(template: Mapping) -> str | None:
@@ -323,24 +421,181 @@ def _service(obj: Mapping, causes: list) -> None:
         causes.append(not_supported("spec.type", stype, _SERVICE_TYPES))
 
 
-def _config_keys(obj: Mapping, causes: list) -> None:
-    for part in ("data", "binaryData", "stringData"):
-        for key in sorted(dict_field(obj, part, part, causes) or {}, key=str):
-            key = str(key)
-            errs = []
-            if len(key) > 253:
-                errs.append("must be no more than 253 characters")
-            if not _CONFIG_KEY.match(key):
-                errs.append(
-                    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' "
-                    "(e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
-                )
-            if key in (".", ".."):
-                errs.append(f"must not be '{key}'")
-            elif key.startswith(".."):
-                errs.append("must not start with '..'")
-            for msg in errs:
-                causes.append(invalid(f"{part}[{key}]", key, msg))
+def _config_key_causes(keys, part: str, causes: list) -> None:
+    for key in sorted(keys, key=str):
+        for msg in config_key_errors(str(key)):
+            causes.append(invalid(f"{part}[{key}]", str(key), msg))
+
+
+def _bytes_of(value: Any, encoded: bool) -> bytes:
+    """A data value as the bytes the API server holds (base64-decoded when ``encoded``)."""
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    if encoded:
+        try:
+            return decode_base64(text)
+        except ValueError:
+            pass  # not base64: the server refuses it before validating (a 400)
+    return text.encode()
+
+
+def _immutable(obj: Mapping, old: Mapping, parts: tuple, causes: list, view=None) -> None:
+    """``immutable: true`` freezes the data and itself (``ValidateConfigMapUpdate``/``ValidateSecretUpdate``)."""
+    if old.get("immutable") is not True:
+        return
+    if obj.get("immutable") is not True:
+        causes.append(forbidden("immutable", _IMMUTABLE))
+    for part in parts:
+        new_value = view(obj) if view else obj.get(part)
+        old_value = view(old) if view else old.get(part)
+        if (new_value or None) != (old_value or None):  # an empty map is Go's nil map
+            causes.append(forbidden(part, _IMMUTABLE))
+
+
+def _config_map(obj: Mapping, old: Mapping | None, causes: list) -> None:
+    """``ValidateConfigMap`` (and the update rules first, as ``ValidateConfigMapUpdate`` runs them)."""
+    if old is not None:
+        _immutable(obj, old, ("data", "binaryData"), causes)
+    data = dict_field(obj, "data", "data", causes) or {}
+    binary = dict_field(obj, "binaryData", "binaryData", causes) or {}
+    size = 0
+    for key in sorted(data, key=str):
+        for msg in config_key_errors(str(key)):
+            causes.append(invalid(f"data[{key}]", str(key), msg))
+        if key in binary:
+            causes.append(invalid(f"data[{key}]", str(key), "duplicate of key present in binaryData"))
+        size += len(_bytes_of(data[key], False))
+    for key in sorted(binary, key=str):
+        for msg in config_key_errors(str(key)):
+            causes.append(invalid(f"binaryData[{key}]", str(key), msg))
+        if key in data:
+            causes.append(invalid(f"binaryData[{key}]", str(key), "duplicate of key present in data"))
+        size += len(_bytes_of(binary[key], True))
+    if size > _MAX_CONFIG_SIZE:
+        # (Go reports this on the path "", which prints as ": Too long...")
+        causes.append(field_cause("", f"Too long: must have at most {_MAX_CONFIG_SIZE} bytes", "FieldValueTooLong"))
+
+
+def _secret_data(obj: Mapping) -> dict:
+    """A Secret's data as the server holds it: ``data`` decoded, overwritten by ``stringData``."""
+    data = {str(k): _bytes_of(v, True) for k, v in (obj.get("data") or {}).items()} \
+        if isinstance(obj.get("data"), dict) else {}
+    if isinstance(obj.get("stringData"), dict):
+        data.update({str(k): _bytes_of(v, False) for k, v in obj["stringData"].items()})
+    return data
+
+
+_SERVICE_ACCOUNT_NAME = "kubernetes.io/service-account.name"
+
+
+def _secret(obj: Mapping, old: Mapping | None, causes: list) -> None:
+    """``ValidateSecret`` (after ``ValidateSecretUpdate``'s own rules on an update).
+
+    ``stringData`` counts as the ``data`` it becomes, so its keys are reported
+    as ``data[key]``, as the real server (which has merged them by then) does.
+    """
+    stype = str_field(obj, "type", "type", causes) or "Opaque"
+    if old is not None:
+        old_type = old.get("type") or "Opaque"
+        if stype != old_type:
+            causes.append(invalid("type", stype, "field is immutable"))
+        _immutable(obj, old, ("data",), causes, view=_secret_data)
+    dict_field(obj, "data", "data", causes)
+    dict_field(obj, "stringData", "stringData", causes)
+    data = _secret_data(obj)
+    _config_key_causes(data, "data", causes)
+    if sum(len(v) for v in data.values()) > _MAX_CONFIG_SIZE:
+        causes.append(field_cause("data", f"Too long: must have at most {_MAX_CONFIG_SIZE} bytes",
+                                  "FieldValueTooLong"))
+    if stype == "kubernetes.io/service-account-token":
+        annotations = (obj.get("metadata") or {}).get("annotations") or {}
+        if not isinstance(annotations, dict) or not annotations.get(_SERVICE_ACCOUNT_NAME):
+            causes.append(required(f"metadata.annotations[{_SERVICE_ACCOUNT_NAME}]"))
+    elif stype in ("kubernetes.io/dockercfg", "kubernetes.io/dockerconfigjson"):
+        key = ".dockercfg" if stype == "kubernetes.io/dockercfg" else ".dockerconfigjson"
+        if key not in data:
+            causes.append(required(f"data[{key}]"))
+        else:
+            problem = _go_json_object_error(data[key])
+            if problem:
+                causes.append(invalid(f"data[{key}]", "<secret contents redacted>", problem))
+    elif stype == "kubernetes.io/basic-auth":
+        # either may be empty, but one of them must be there
+        if "username" not in data and "password" not in data:
+            causes.append(required("data[username]"))
+            causes.append(required("data[password]"))
+    elif stype == "kubernetes.io/ssh-auth":
+        if not data.get("ssh-privatekey"):
+            causes.append(required("data[ssh-privatekey]"))
+    elif stype == "kubernetes.io/tls":
+        for key in ("tls.crt", "tls.key"):
+            if key not in data:
+                causes.append(required(f"data[{key}]"))
+
+
+def _go_quote_char(c: str) -> str:
+    if c == "'":
+        return "'\\''"
+    if c == '"':
+        return "'\"'"
+    return "'" + go_value(c)[1:-1] + "'"
+
+
+def _go_json_object_error(raw: bytes) -> str | None:
+    """The error of Go's ``json.Unmarshal`` of ``raw`` into a map, or ``None`` if it would work.
+
+    Example
+    -------
+    >>> _go_json_object_error(b'{"auths": {}}') is None
+    True
+    >>> _go_json_object_error(b"auths"), _go_json_object_error(b"[]"), _go_json_object_error(b'{"a": 1')
+    ("invalid character 'a' looking for beginning of value", 'json: cannot unmarshal array into Go value of type map[string]interface {}', 'unexpected end of JSON input')
+    """
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        rest = text[e.pos:]
+        if not rest.strip() or e.msg.startswith("Unterminated string"):
+            return "unexpected end of JSON input"
+        c = rest[0]
+        if e.msg.startswith("Invalid control character"):
+            return f"invalid character {_go_quote_char(c)} in string literal"
+        if e.msg == "Extra data":
+            return f"invalid character {_go_quote_char(c)} after top-level value"
+        if e.msg.startswith("Expecting property name"):
+            return f"invalid character {_go_quote_char(c)} looking for beginning of object key string"
+        if e.msg.startswith("Expecting ':'"):
+            return f"invalid character {_go_quote_char(c)} after object key"
+        if e.msg.startswith("Expecting ','"):
+            inside = "object key:value pair" if _innermost(text[: e.pos]) == "{" else "array element"
+            return f"invalid character {_go_quote_char(c)} after {inside}"
+        return f"invalid character {_go_quote_char(c)} looking for beginning of value"
+    if isinstance(value, dict) or value is None:
+        return None
+    kind = ("array" if isinstance(value, list) else "string" if isinstance(value, str)
+            else "bool" if isinstance(value, bool) else "number")
+    return f"json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+
+
+def _innermost(text: str) -> str:
+    """The innermost ``{`` or ``[`` still open at the end of ``text`` (JSON, strings skipped)."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "{[":
+            stack.append(c)
+        elif c in "}]" and stack:
+            stack.pop()
+    return stack[-1] if stack else ""
 
 
 def _update_causes(obj: Mapping, old: Mapping, kind: str, causes: list) -> None:
@@ -423,6 +678,8 @@ def semantic_causes(obj: Mapping, old: Mapping | None = None) -> list[dict]:
     _object_meta(obj, kind, causes)
     if kind == "Pod":
         pod_spec(obj.get("spec"), "spec", causes)
+    elif kind == "StatefulSet":
+        _stateful_set(obj, causes)
     elif kind in _WORKLOAD_WORD:
         _workload(obj, kind, causes)
     elif kind == "Job":
@@ -433,8 +690,10 @@ def semantic_causes(obj: Mapping, old: Mapping | None = None) -> list[dict]:
         pod_template(obj.get("template"), "template", causes)
     elif kind == "Service":
         _service(obj, causes)
-    elif kind in ("ConfigMap", "Secret"):
-        _config_keys(obj, causes)
+    elif kind == "ConfigMap":
+        _config_map(obj, old if isinstance(old, dict) else None, causes)
+    elif kind == "Secret":
+        _secret(obj, old if isinstance(old, dict) else None, causes)
     if old is not None and isinstance(old, dict):
         _update_causes(obj, old, kind, causes)
     return causes

@@ -1,13 +1,22 @@
 """The API server's rules for a pod spec (``ValidatePodSpec``), wherever one appears.
 
 A pod spec is checked the same way in a Pod, in the pod template of a
-Deployment, ReplicaSet, StatefulSet, DaemonSet, Job or CronJob, and in a PodTemplate:
-volumes with unique names, containers with a name and an image, ports in
-range, environment variable names, volume mounts that name a volume,
-resources that are standard and whose requests do not exceed their limits,
-restart and DNS policies, tolerations. Once a pod exists its spec is almost
-frozen: :func:`pod_update` refuses any change but images, added tolerations
-and a few deadlines.
+Deployment, ReplicaSet, DaemonSet, Job or CronJob, and in a PodTemplate (not in
+a StatefulSet's, which the real API server leaves unchecked, see
+:mod:`k8slab.api.rules`): volumes with unique names and exactly one source
+(``configMap``, ``secret``, ``hostPath``... each with its own rules), containers
+with a name and an image, ports in range, environment variables (names, one
+``valueFrom`` source, ``configMapKeyRef`` / ``secretKeyRef`` keys), ``envFrom``,
+volume mounts that name a (valid) volume, resources that are standard and whose
+requests do not exceed their limits, restart and DNS policies, tolerations.
+Once a pod exists its spec is almost frozen: :func:`pod_update` refuses any
+change but images, added tolerations and a few deadlines.
+
+Follows ``pkg/apis/core/validation/validation.go`` (``ValidatePodSpec``,
+``ValidateVolumes``, ``ValidateEnv``, ``ValidateEnvFrom``, ``ValidateVolumeMounts``).
+Simplified: the sources other than ``emptyDir``, ``hostPath``, ``configMap``,
+``secret`` and ``persistentVolumeClaim`` are only counted, not checked inside;
+``fieldRef`` paths are not checked.
 
 Each broken rule adds a cause (:mod:`k8slab.api.field_errors`) to the
 ``causes`` list passed in, worded as the real API server words it.
@@ -54,7 +63,15 @@ from k8slab.api.names import (
 )
 from k8slab.api.quantity import canonical_quantity, parse_quantity
 
-__all__ = ["PORT_RANGE", "PROTOCOLS", "RESTART_POLICIES", "pod_spec", "pod_template", "pod_update"]
+__all__ = [
+    "PORT_RANGE",
+    "PROTOCOLS",
+    "RESTART_POLICIES",
+    "config_key_errors",
+    "pod_spec",
+    "pod_template",
+    "pod_update",
+]
 
 #: The detail of a port number out of range (container ports and service ports).
 PORT_RANGE = "must be between 1 and 65535, inclusive"
@@ -65,6 +82,51 @@ _DNS_POLICIES = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]
 _PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
 _STANDARD_CONTAINER_RESOURCES = {"cpu", "memory", "ephemeral-storage"}
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_ENV_NAME_ERROR = (
+    "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', "
+    "and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', "
+    "regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"
+)
+_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_FILE_MODE = "must be a number between 0 and 0777 (octal), both inclusive"
+#: Volume sources in the order ``validateVolumeSource`` counts them (JSON names).
+_VOLUME_SOURCES = (
+    "emptyDir", "hostPath", "gitRepo", "gcePersistentDisk", "awsElasticBlockStore", "secret", "nfs",
+    "iscsi", "glusterfs", "flocker", "persistentVolumeClaim", "rbd", "cinder", "cephfs", "quobyte",
+    "downwardAPI", "fc", "flexVolume", "configMap", "azureFile", "vsphereVolume", "photonPersistentDisk",
+    "portworxVolume", "azureDisk", "storageos", "projected", "scaleIO", "csi", "ephemeral",
+)
+# Where the "more than 1 volume type" error points, when Go spells it differently (sic).
+_SOURCE_PATH = {"cephfs": "cephFS", "downwardAPI": "downwarAPI"}
+_HOST_PATH_TYPES = ["", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File",
+                    "FileOrCreate", "Socket"]
+
+
+def config_key_errors(key: str) -> list[str]:
+    """Why ``key`` cannot name a ConfigMap or Secret entry (``IsConfigMapKey``): it becomes a file name.
+
+    Example
+    -------
+    >>> config_key_errors("app.properties")
+    []
+    >>> config_key_errors("..data")
+    ["must not start with '..'"]
+    >>> config_key_errors("my key")[0][:58]
+    'a valid config key must consist of alphanumeric characters'
+    """
+    errs = []
+    if len(key) > 253:
+        errs.append("must be no more than 253 characters")
+    if not _CONFIG_KEY.match(key):
+        errs.append(
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' "
+            "(e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+        )
+    if key in (".", ".."):
+        errs.append(f"must not be '{key}'")
+    elif key.startswith(".."):
+        errs.append("must not start with '..'")
+    return errs
 
 
 def _unset(obj: Mapping, key: str) -> bool:
@@ -164,15 +226,10 @@ def _container(ctr: Any, path: str, names: set, volumes: set, causes: list) -> N
         if not env_name:
             causes.append(required(f"{path}.env[{i}].name"))
         elif not isinstance(env_name, str) or not _ENV_NAME.match(env_name):
-            causes.append(
-                invalid(
-                    f"{path}.env[{i}].name",
-                    str(env_name),
-                    "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', "
-                    "and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', "
-                    "regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')",
-                )
-            )
+            causes.append(invalid(f"{path}.env[{i}].name", str(env_name), _ENV_NAME_ERROR))
+        if isinstance(env, dict):
+            _env_value_from(env, f"{path}.env[{i}]", causes)
+    _env_from(list_field(ctr, "envFrom", f"{path}.envFrom", causes) or [], f"{path}.envFrom", causes)
     mount_paths: set = set()
     for i, mount in enumerate(
         list_field(ctr, "volumeMounts", f"{path}.volumeMounts", causes) or []
@@ -183,11 +240,14 @@ def _container(ctr: Any, path: str, names: set, volumes: set, causes: list) -> N
             continue
         # Typed readers first: a name or path of the wrong type is reported once.
         mname = str_field(mount, "name", f"{mpath}.name", causes)
-        if mname:
+        if mname is None and not _unset(mount, "name"):
+            pass  # of the wrong type: reported
+        else:
+            if not mname:
+                causes.append(required(f"{mpath}.name"))
+            # only a volume that passed its own checks can be mounted (ValidateVolumes)
             if mname not in volumes:
-                causes.append(not_found(f"{mpath}.name", mname))
-        elif _unset(mount, "name"):
-            causes.append(required(f"{mpath}.name"))
+                causes.append(not_found(f"{mpath}.name", mname or ""))
         mount_path = str_field(mount, "mountPath", f"{mpath}.mountPath", causes)
         if mount_path:
             if mount_path in mount_paths:
@@ -201,6 +261,153 @@ def _container(ctr: Any, path: str, names: set, volumes: set, causes: list) -> N
     _resources(
         dict_field(ctr, "resources", f"{path}.resources", causes), f"{path}.resources", causes
     )
+
+
+def _key_selector(ref: Any, path: str, causes: list) -> None:
+    """``validateConfigMapKeySelector`` / ``validateSecretKeySelector``: a name and a valid key."""
+    if not isinstance(ref, dict):
+        return
+    name = str_field(ref, "name", f"{path}.name", causes)
+    if name is not None or _unset(ref, "name"):
+        # an empty name is checked as a name too: Go has no "unset" here
+        for msg in dns1123_subdomain_errors(name or ""):
+            causes.append(invalid(f"{path}.name", name or "", msg))
+    key = str_field(ref, "key", f"{path}.key", causes)
+    if not key:
+        if _unset(ref, "key"):
+            causes.append(required(f"{path}.key"))
+    else:
+        for msg in config_key_errors(key):
+            causes.append(invalid(f"{path}.key", key, msg))
+
+
+def _env_value_from(env: dict, path: str, causes: list) -> None:
+    """``validateEnvVarValueFrom``: exactly one source, and no ``value`` beside it."""
+    value_from = dict_field(env, "valueFrom", f"{path}.valueFrom", causes)
+    if value_from is None:
+        return
+    where = f"{path}.valueFrom"
+    sources = 0
+    for key in ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef"):
+        if value_from.get(key) is not None:
+            sources += 1
+            if key in ("configMapKeyRef", "secretKeyRef"):
+                _key_selector(dict_field(value_from, key, f"{where}.{key}", causes), f"{where}.{key}", causes)
+    if sources == 0:
+        causes.append(invalid(where, "", "must specify one of: `fieldRef`, `resourceFieldRef`, "
+                                         "`configMapKeyRef` or `secretKeyRef`"))
+    elif env.get("value"):
+        causes.append(invalid(where, "", "may not be specified when `value` is not empty"))
+    elif sources > 1:
+        causes.append(invalid(where, "", "may not have more than one field specified at a time"))
+
+
+def _env_from(sources: list, path: str, causes: list) -> None:
+    """``ValidateEnvFrom``: a prefix that is a variable name, one named ConfigMap or Secret."""
+    for i, source in enumerate(sources):
+        spath = f"{path}[{i}]"
+        if not isinstance(source, dict):
+            causes.append(type_invalid(spath, source, "object"))
+            continue
+        prefix = str_field(source, "prefix", f"{spath}.prefix", causes)
+        if prefix and not _ENV_NAME.match(prefix):
+            causes.append(invalid(f"{spath}.prefix", prefix, _ENV_NAME_ERROR))
+        count = 0
+        for key in ("configMapRef", "secretRef"):
+            ref = source.get(key)
+            if ref is None:
+                continue
+            count += 1
+            ref = dict_field(source, key, f"{spath}.{key}", causes)
+            if ref is None:
+                continue
+            name = str_field(ref, "name", f"{spath}.{key}.name", causes)
+            if not name:
+                if _unset(ref, "name"):
+                    causes.append(required(f"{spath}.{key}.name"))
+            else:
+                # checked as a generateName prefix (a trailing "-" passes), as in Go
+                checked = name[:-1] + "a" if name.endswith("-") else name
+                for msg in dns1123_subdomain_errors(checked):
+                    causes.append(invalid(f"{spath}.{key}.name", name, msg))
+        # (sic) these two point at the list, not the entry
+        if count == 0:
+            causes.append(invalid(path, "", "must specify one of: `configMapRef` or `secretRef`"))
+        elif count > 1:
+            causes.append(invalid(path, "", "may not have more than one field specified at a time"))
+
+
+def _local_path(value: str, path: str, causes: list) -> None:
+    """``ValidateLocalNonReservedPath``: relative, no ``..`` element, not starting with ``..``."""
+    before = len(causes)
+    if value.startswith("/"):
+        causes.append(invalid(path, value, "must be a relative path"))
+    if ".." in value.split("/"):
+        causes.append(invalid(path, value, "must not contain '..'"))
+    if value.startswith("..") and not value.startswith("../") and len(causes) == before:
+        causes.append(invalid(path, value, "must not start with '..'"))
+
+
+def _file_mode(source: dict, key: str, path: str, causes: list) -> None:
+    mode = int_field(source, key, path, causes)
+    if mode is not None and not 0 <= mode <= 0o777:
+        causes.append(invalid(path, mode, _FILE_MODE))
+
+
+def _key_to_paths(source: dict, path: str, causes: list) -> None:
+    for i, item in enumerate(list_field(source, "items", f"{path}.items", causes) or []):
+        ipath = f"{path}.items[{i}]"
+        if not isinstance(item, dict):
+            causes.append(type_invalid(ipath, item, "object"))
+            continue
+        if not str_field(item, "key", f"{ipath}.key", causes) and _unset(item, "key"):
+            causes.append(required(f"{ipath}.key"))
+        target = str_field(item, "path", f"{ipath}.path", causes)
+        if not target and _unset(item, "path"):
+            causes.append(required(f"{ipath}.path"))
+        _local_path(target or "", f"{ipath}.path", causes)
+        _file_mode(item, "mode", f"{ipath}.mode", causes)
+
+
+def _volume_source(vol: dict, vpath: str, causes: list) -> None:
+    """``validateVolumeSource``: exactly one source, and that source's own rules."""
+    present = [key for key in _VOLUME_SOURCES if vol.get(key) is not None]
+    # (No source at all cannot happen: defaulting made such a volume an emptyDir.)
+    for n, key in enumerate(present):
+        if n > 0:
+            causes.append(forbidden(f"{vpath}.{_SOURCE_PATH.get(key, key)}", "may not specify more than 1 volume type"))
+            continue
+        spath = f"{vpath}.{key}"
+        source = dict_field(vol, key, spath, causes)
+        if source is None:
+            continue
+        if key in ("configMap", "secret"):
+            name_key = "name" if key == "configMap" else "secretName"
+            if not str_field(source, name_key, f"{spath}.{name_key}", causes) and _unset(source, name_key):
+                causes.append(required(f"{spath}.{name_key}"))
+            _file_mode(source, "defaultMode", f"{spath}.defaultMode", causes)
+            _key_to_paths(source, spath, causes)
+        elif key == "persistentVolumeClaim":
+            if not str_field(source, "claimName", f"{spath}.claimName", causes) and _unset(source, "claimName"):
+                causes.append(required(f"{spath}.claimName"))
+        elif key == "hostPath":
+            host_path = str_field(source, "path", f"{spath}.path", causes)
+            if not host_path:
+                if _unset(source, "path"):
+                    causes.append(required(f"{spath}.path"))
+                continue
+            if ".." in host_path.split("/"):
+                causes.append(invalid(f"{spath}.path", host_path, "must not contain '..'"))
+            host_type = str_field(source, "type", f"{spath}.type", causes)
+            if host_type is not None and host_type not in _HOST_PATH_TYPES:
+                causes.append(not_supported(f"{spath}.type", host_type, _HOST_PATH_TYPES))
+        elif key == "emptyDir" and source.get("sizeLimit") is not None:
+            try:
+                negative = parse_quantity(source["sizeLimit"]) < 0
+            except ValueError:
+                negative = False  # not a quantity: the schema reports it
+            if negative:
+                causes.append(forbidden(f"{spath}.sizeLimit", "SizeLimit field must be a valid resource quantity"))
 
 
 def pod_spec(spec: Any, path: str, causes: list) -> None:
@@ -223,17 +430,19 @@ def pod_spec(spec: Any, path: str, causes: list) -> None:
         if not isinstance(vol, dict):
             causes.append(type_invalid(vpath, vol, "object"))
             continue
+        before = len(causes)
+        _volume_source(vol, vpath, causes)
         vname = str_field(vol, "name", f"{vpath}.name", causes)
         if not vname:
             if _unset(vol, "name"):
                 causes.append(required(f"{vpath}.name"))
             continue
-        errs = dns1123_label_errors(vname)
-        for msg in errs:
+        for msg in dns1123_label_errors(vname):
             causes.append(invalid(f"{vpath}.name", vname, msg))
-        if not errs and vname in volumes:
+        if vname in volumes:
             causes.append(duplicate(f"{vpath}.name", vname))
-        volumes.add(vname)
+        if len(causes) == before:  # a volume with any error cannot be mounted
+            volumes.add(vname)
     names: set = set()
     containers = list_field(spec, "containers", f"{path}.containers", causes)
     if not containers:

@@ -372,6 +372,7 @@ class APIServer:
         if kind.kind in _GENERATION_KINDS or kind.group not in _BUILTIN_GROUPS:
             m["generation"] = 1
         _prepare_status_on_create(kind, obj)
+        api_defaults.prepare_for_create(obj, m["creationTimestamp"])
         m = _order_metadata(obj)
         if req.options.get("dryRun"):
             m["resourceVersion"] = ""
@@ -455,6 +456,7 @@ class APIServer:
                     m.pop(k, None)
             if "generation" in om and new.get("spec") != old.get("spec"):
                 m["generation"] = om["generation"] + 1
+            api_defaults.prepare_for_update(new, old)
             self._admit_and_validate(kind, req, user, new, old)
         m["resourceVersion"] = om["resourceVersion"]
         _order_metadata(new)
