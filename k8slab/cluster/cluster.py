@@ -315,6 +315,20 @@ class Cluster:
         return True
 
     def _apply_one(self, manifest, namespace: str | None, dry_run: bool) -> str:
+        return self._apply_object(manifest, namespace, dry_run)[0]
+
+    def preview(self, source, namespace: str | None = None) -> list[tuple[str, dict | None, dict]]:
+        """What ``apply`` would do, without doing it (``kubectl diff``): ``(ref, live, merged)`` per object.
+
+        ``merged`` is the API server's answer to a dry run of the same create or patch, so
+        defaults, admission and validation are all in it; ``live`` is None for a new object.
+        """
+        manifests = load_manifests(source)
+        for m in manifests:
+            validate_manifest(m, self.kinds, custom_problem=lambda m: crd_mod.custom_resource_problem(self.api, m))
+        return [self._apply_object(m, namespace, dry_run=True)[1:] for m in manifests]
+
+    def _apply_object(self, manifest, namespace: str | None, dry_run: bool) -> tuple[str, str, dict | None, dict]:
         obj = clone(manifest.obj)
         kind = self.kinds.for_object(obj["apiVersion"], obj["kind"])
         meta = obj.setdefault("metadata", {})
@@ -330,8 +344,7 @@ class Cluster:
             try:
                 live = self.admin.get(kind.group_resource, meta["name"], ns)
             except errors.NotFound:
-                self.admin.create(obj, ns, dry_run=dry_run)
-                return f"{ref} created"
+                return f"{ref} created", ref, None, self.admin.create(obj, ns, dry_run=dry_run)
             prev = (live["metadata"].get("annotations") or {}).get(LAST_APPLIED)
             try:
                 original = json.loads(prev) if prev else None
@@ -339,9 +352,10 @@ class Cluster:
                 original = None
             patch = patch_mod.three_way_patch(original, obj, live)
             if not patch:
-                return f"{ref} unchanged"
-            self.admin.patch(kind.group_resource, meta["name"], patch, ns, patch_type="strategic", dry_run=dry_run)
-            return f"{ref} configured"
+                return f"{ref} unchanged", ref, live, live
+            merged = self.admin.patch(kind.group_resource, meta["name"], patch, ns, patch_type="strategic",
+                                      dry_run=dry_run)
+            return f"{ref} configured", ref, live, merged
         except errors.ApiError as e:
             raise _with_source(e, manifest) from None
 
@@ -372,6 +386,7 @@ class Cluster:
 
         # create -f / delete -f read manifests the same way apply does
         apply.load = lambda src: [m.obj for m in load_manifests(src)]
+        apply.preview = self.preview
         k = Kubectl(client, self.kinds, now=lambda: EPOCH + timedelta(seconds=self.loop.now), apply=apply)
         return k.run(command)
 

@@ -7,6 +7,7 @@ from k8slab.kubectl.columns import BUILTIN_GROUPS
 from k8slab.kubectl.columns_custom import custom_resource_table
 from k8slab.kubectl.command import KUSTOMIZE_VERSION, KubectlError, Output
 from k8slab.kubectl.flags import Flag
+from k8slab.kubectl.jsonpath import custom_columns, jsonpath_output
 from k8slab.kubectl.printers import (
     PrintOptions,
     as_list,
@@ -47,6 +48,12 @@ def output_format(flags: dict) -> str:
     if fmt in ("", "wide", "name", "yaml", "json"):
         return fmt
     base = fmt.split("=", 1)[0]
+    if base in ("jsonpath", "custom-columns"):
+        if "=" not in fmt or not fmt.split("=", 1)[1]:
+            what = "template" if base == "jsonpath" else "custom-columns format"
+            raise KubectlError(f"{what} format specified but no {what} given" if base == "jsonpath"
+                               else "custom-columns format specified but no custom columns given")
+        return fmt
     if base in _ALLOWED_FORMATS.split(","):
         raise KubectlError(f"-o {base} is not available in k8slab's in-process kubectl (use -o yaml, json, name or wide)")
     raise KubectlError(
@@ -103,6 +110,22 @@ def _get(kubectl, request, flags: dict, fmt: str, all_ns: bool, namespace: str |
         else:
             doc = as_list([for_output(o, k) for k, o in everything])
         out.write(encode(doc, fmt))
+        return
+    if fmt.startswith("jsonpath="):
+        if request.single_item and len(everything) == 1:
+            data = for_output(everything[0][1], everything[0][0])
+        elif request.single_item and not everything:
+            return
+        else:
+            data = as_list([for_output(o, k) for k, o in everything])
+        out.write(jsonpath_output(fmt.split("=", 1)[1], data))
+        return
+    if fmt.startswith("custom-columns="):
+        objects = [for_output(o, k) for k, o in everything]
+        if objects:
+            out.write(table(custom_columns(fmt.split("=", 1)[1], objects, no_headers=bool(flags.get("no-headers")))))
+        elif not errors and not flags.get("ignore-not-found"):
+            out.warn(f"No resources found in {namespace} namespace." if namespace else "No resources found")
         return
     if fmt == "name":
         for kind, obj in everything:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 
 from k8slab.api.errors import ApiError
+from k8slab.kubectl.cmd_create import GENERATORS
 from k8slab.kubectl.cmd_expose import dry_run_strategy
-from k8slab.kubectl.command import KubectlError, Output, first_positional
+from k8slab.kubectl.command import GLOBAL_FLAGS, KubectlError, Output, first_positional
 from k8slab.kubectl.flags import Flag
 from k8slab.kubectl.resources import fetch, parse_request
 
@@ -64,8 +65,11 @@ def deployment_object(name: str, images: list[str], replicas: int = 1, port: int
 
 
 def create(kubectl, args: list[str], out: Output, stdin=None) -> None:
-    sub_index = first_positional(args, [*CREATE_DEPLOYMENT_FLAGS, Flag("filename", "f", "strings")])
+    sub_index = first_positional(args, [*CREATE_DEPLOYMENT_FLAGS, Flag("filename", "f", "strings"), *GLOBAL_FLAGS])
     sub = args[sub_index] if sub_index is not None else None
+    if sub in GENERATORS:
+        GENERATORS[sub](kubectl, args[:sub_index] + args[sub_index + 1:], out)
+        return
     if sub in ("deployment", "deploy"):
         rest = args[:sub_index] + args[sub_index + 1:]
         _create_deployment(kubectl, rest, out)

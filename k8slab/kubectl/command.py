@@ -220,13 +220,16 @@ class Kubectl:
         from k8slab.kubectl import (
             cmd_auth,
             cmd_describe,
+            cmd_diff,
             cmd_exec,
             cmd_expose,
             cmd_get,
             cmd_label,
             cmd_logs,
             cmd_node,
+            cmd_patch,
             cmd_rollout,
+            cmd_run,
             cmd_taint,
             cmd_write,
         )
@@ -251,6 +254,10 @@ class Kubectl:
             "label": cmd_label.label,
             "annotate": cmd_label.annotate,
             "auth": cmd_auth.auth,
+            "run": cmd_run.run,
+            "diff": cmd_diff.diff,
+            "patch": cmd_patch.patch,
+            "set": cmd_patch.set_,
         }
         index = first_positional(args, GLOBAL_FLAGS)
         if index is None:
@@ -332,7 +339,8 @@ def usage_text() -> str:
     return (
         "kubectl controls the Kubernetes cluster manager (here: k8slab's simulated cluster).\n\n"
         "Commands available in-process:\n"
-        "  get, describe, create, expose, apply, delete, scale, label, annotate, logs, exec,\n"
+        "  get, describe, create, run, expose, apply, diff, delete, scale, patch, set image, label,\n"
+        "  annotate, logs, exec,\n"
         "  rollout status|history|undo|pause|resume|restart, cordon, uncordon, drain, taint,\n"
         "  auth can-i, api-resources, version\n"
     )

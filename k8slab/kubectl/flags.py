@@ -53,8 +53,9 @@ def _convert(flag: Flag, raw: str, shown: str):
 
 def parse(args: list[str], spec: list[Flag]) -> tuple[list[str], dict]:
     """Split ``args`` into positional arguments and flag values (only flags given appear)."""
-    by_name = {f.name: f for f in spec}
-    by_short = {f.short: f for f in spec if f.short}
+    # a command's own flag shadows a global one of the same name (``create rolebinding --user``)
+    by_name = {f.name: f for f in reversed(spec)}
+    by_short = {f.short: f for f in reversed(spec) if f.short}
     positional: list[str] = []
     values: dict = {}
 
