@@ -280,6 +280,10 @@ _CATALOGUE: tuple[Image, ...] = (
                  ("/etc/os-release", 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\n'
                   'VERSION_ID="12"\nID=debian\n')),
           version="1.27.0"),
+    # the StatefulSet tutorial's web server (kubernetes.io "StatefulSet Basics")
+    Image("registry.k8s.io/nginx-slim", r"0\.(8|2[0-7])", 26 * 1000 * 1000, "server", (), ("nginx", "-g", "daemon off;"),
+          ports=(80,), http="nginx", memory=4 * MiB, stop_seconds=0.1,
+          files=(("/usr/share/nginx/html/index.html", _NGINX_INDEX),), version="1.25.3"),
     Image("docker.io/library/httpd", r"latest|alpine|2(\.4(\.\d+)?)?(-alpine)?", 58 * 1000 * 1000, "server",
           (), ("httpd-foreground",), ports=(80,), http="httpd", startup=_HTTPD_STARTUP, memory=6 * MiB,
           stop_seconds=0.2,
