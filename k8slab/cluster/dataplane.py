@@ -103,9 +103,9 @@ class DataPlane:
             return None
         return result.answers[0].name.rstrip("."), result.addresses
 
-    def http(self, url: str, pod: dict):
+    def http(self, url: str, pod: dict, headers: dict | None = None):
         """An HTTP GET from a program in ``pod`` (raises ``LookupError`` / ``ConnectionError`` / ``TimeoutError``)."""
-        resp = self.request(url, self._pod_source_of(pod))
+        resp = self.request(url, self._pod_source_of(pod), headers=headers)
         if resp.error is None:
             from k8slab.node.apps import HttpResponse
 
@@ -228,6 +228,10 @@ class DataPlane:
                     raise _Fail(6, f"curl: (6) Could not resolve host: {host}", "resolve")
                 ip = result.addresses[0]
             host_header = host if port in (80, 443) else f"{host}:{port}"
+            # curl -H "Host: shop.example.com": the header names the virtual host, the URL only where to connect
+            for name, value in (headers or {}).items():
+                if name.lower() == "host":
+                    host_header = value
             self._deliver(resp, src, ip, port, path, host_header, headers, display=host)
         except _Fail as f:
             resp.error, resp.exit_code = f.message, f.code

@@ -555,9 +555,13 @@ def _c_curl(sh, argv, env):
     out_file = None
     head = False
     fail = False
+    headers: dict[str, str] = {}
     for k, a in enumerate(args):
         if a in ("-o", "--output") and k + 1 < len(args):
             out_file = args[k + 1]
+        if a in ("-H", "--header") and k + 1 < len(args) and ":" in args[k + 1]:
+            name, _, value = args[k + 1].partition(":")
+            headers[name.strip()] = value.strip()
         if a in ("-I", "--head"):
             head = True
         if a.startswith("-") and not a.startswith("--") and "f" in a:
@@ -585,7 +589,7 @@ def _c_curl(sh, argv, env):
     host = hostport.split(":")[0]
     port = hostport.split(":")[1] if ":" in hostport else "80"
     try:
-        resp = sh.ctx.http(url)
+        resp = sh.ctx.http(url, headers) if headers else sh.ctx.http(url)
     except LookupError:
         sh.err(f"curl: (6) Could not resolve host: {host}")
         return 6

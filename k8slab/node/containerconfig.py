@@ -329,11 +329,11 @@ class _World:
             return None
         return dp.resolve(name, self.pod)
 
-    def http(self, url: str):
+    def http(self, url: str, headers: dict | None = None):
         dp = self.k.dataplane
         if dp is None or not hasattr(dp, "http"):
             raise LookupError(url)
-        return dp.http(url, self.pod)
+        return dp.http(url, self.pod, headers=headers)
 
 
 def container_config(worker, st) -> dict:

@@ -283,10 +283,10 @@ class ProcessContext:
             return [name.rstrip(".")]
         return [f"{name}.{d}" for d in self.search] or [name]
 
-    def http(self, url: str):
+    def http(self, url: str, headers: dict | None = None):
         if self.world is None or not hasattr(self.world, "http"):
             raise LookupError(url)
-        return self.world.http(url)
+        return self.world.http(url, headers) if headers else self.world.http(url)
 
     def processes(self):
         return [(1, " ".join(self.procs) or "sh")]

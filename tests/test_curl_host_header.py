@@ -1,0 +1,46 @@
+"""curl -H "Host: …": the header picks the Ingress virtual host; the URL only says where to connect."""
+
+import k8slab
+
+SHOP = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: shop}}
+  template:
+    metadata: {labels: {app: shop}}
+    spec:
+      containers:
+      - {name: web, image: "hashicorp/http-echo:1.0", args: ["-text=shop"], ports: [{containerPort: 5678}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: shop}
+spec: {selector: {app: shop}, ports: [{port: 80, targetPort: 5678}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop}
+spec:
+  rules:
+  - host: shop.example.com
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: shop, port: {number: 80}}}}]}
+"""
+
+
+def test_host_header_selects_the_ingress_rule_from_outside_and_from_a_pod():
+    c = k8slab.Cluster(workers=2, seed=0)
+    c.install("ingress-nginx")
+    c.apply(SHOP)
+    c.kubectl("run client --image=curlimages/curl:8.8.0 -- sleep 3600")
+    c.run()
+    lb = c.get("service", "ingress-nginx-controller", namespace="ingress-nginx")["status"]["loadBalancer"][
+        "ingress"][0]["ip"]
+    without = c.curl(f"http://{lb}/", from_outside=True)
+    assert without.status == 404  # no rule for the bare IP: the controller's default backend
+    with_host = c.curl(f"http://{lb}/", from_outside=True, headers={"host": "shop.example.com"})
+    assert (with_host.status, with_host.body) == (200, "shop\n")
+    assert c.kubectl(f"exec client -- curl -s -H 'Host: shop.example.com' http://{lb}/") == "shop\n"
+    assert "404" in c.kubectl(f"exec client -- curl -s http://{lb}/")
