@@ -5,6 +5,7 @@ import re
 import pytest
 from test_controller_replicaset import SUFFIX, Harness
 
+import k8slab
 from k8slab.api.names import pod_template_hash
 from k8slab.api.objects import is_pod_ready
 from k8slab.controlplane.deployment import DeploymentController
@@ -335,3 +336,20 @@ def test_adopts_an_orphan_replicaset_with_the_same_template():
     assert rs["metadata"]["name"] == "hand-made"
     assert rs["metadata"]["ownerReferences"][0]["uid"] == created["metadata"]["uid"]
     assert len(h.pods()) == 2
+
+
+def test_a_second_stuck_rollout_still_reaches_its_progress_deadline():
+    # the first deadline check fires while the newer rollout is still young; it must be rescheduled
+    c = k8slab.Cluster(workers=1, seed=0)
+    c.kubectl("create deployment web --image=nginx:1.26 --replicas=2")
+    c.run()
+    c.kubectl("set image deployment/web nginx=nginx:9.99")
+    c.run(seconds=30)
+    c.kubectl("set image deployment/web nginx=nginx:9.98")
+    c.run(seconds=590)
+    progressing = [x for x in c.get("deployment", "web")["status"]["conditions"] if x["type"] == "Progressing"]
+    assert progressing[0]["reason"] == "ReplicaSetUpdated"
+    c.run(seconds=60)
+    progressing = [x for x in c.get("deployment", "web")["status"]["conditions"] if x["type"] == "Progressing"]
+    assert (progressing[0]["status"], progressing[0]["reason"]) == ("False", "ProgressDeadlineExceeded")
+    assert c.kubectl("rollout status deployment/web") == 'error: deployment "web" exceeded its progress deadline\n'

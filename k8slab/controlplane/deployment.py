@@ -84,6 +84,7 @@ from k8slab.controlplane.workload import (
     INDEX_NAMESPACE,
     INDEX_ORPHANS,
     ControllerRefManager,
+    DelayedRequeue,
     SelectorCache,
     WorkloadController,
     add_ownership_indexes,
@@ -109,7 +110,7 @@ class DeploymentController(RolloutStrategies, WorkloadController):
         self.d_lister = self.owner_lister = self.d_informer.lister
         self.rs_lister = self.rs_informer.lister
         self.pod_lister = self.pod_informer.lister
-        self._progress_checks: dict[str, object] = {}
+        self._progress_checks = DelayedRequeue(self, lambda key, delay: f"progress check {key}", background=True)
         self.d_informer.add_event_handler(self._enqueue, lambda old, cur: self._enqueue(cur), self._enqueue)
         self.rs_informer.add_event_handler(self.add_owned, self.update_owned, self.delete_owned)
         self.pod_informer.add_event_handler(on_delete=self._delete_pod)
@@ -142,13 +143,7 @@ class DeploymentController(RolloutStrategies, WorkloadController):
         A background timer: it fires if time passes anyway, but does not by itself
         keep ``Cluster.run()`` going for the 600 s of a default deadline.
         """
-        prev = self._progress_checks.get(key)
-        due = self.now + delay
-        if prev is not None and not prev.cancelled and prev.time <= due:
-            return
-        self.loop.cancel(prev)
-        self._progress_checks[key] = self.loop.call_at(due, self.queue.add, key, who=self.name,
-                                                       what=f"progress check {key}", background=True)
+        self._progress_checks.add_after(key, delay)
 
     # -- sync -------------------------------------------------------------------------------------
     def sync(self, key: str) -> None:
