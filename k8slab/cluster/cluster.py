@@ -35,6 +35,7 @@ from k8slab.api.kinds import default_registry
 from k8slab.api.manifest import load_manifests
 from k8slab.api.objects import clone
 from k8slab.api.validation import validate_manifest
+from k8slab.apiserver import admission as admission_mod
 from k8slab.apiserver import crd as crd_mod
 from k8slab.apiserver import patch as patch_mod
 from k8slab.apiserver import services as service_registry
@@ -529,6 +530,31 @@ class Cluster:
         except LookupError as e:
             raise errors.K8sLabError(str(e)) from None
         return self
+
+    def admission(self, name: str, *, mutating: bool = False, kinds=None):
+        """Add a learner's admission hook to the API server's chain (a decorator).
+
+        ``@c.admission("no-latest", kinds=["Pod"])`` on ``fn(request, obj, old)``: a validating
+        hook returns a message to deny the request (``None`` to allow); with ``mutating=True``
+        it changes ``obj`` in place. Hooks run where admission webhooks run: mutating ones
+        after the built-in mutating plugins, validating ones after validation. A denial reads
+        ``admission webhook "no-latest" denied the request: …``; a hook that raises denies
+        with its exception. ``c.remove_admission(name)`` takes it out again.
+        """
+        chain = self.api.mutating if mutating else self.api.validating
+        if any(getattr(p, "name", None) == name for p in [*self.api.mutating, *self.api.validating]):
+            raise errors.K8sLabError(f'an admission hook named "{name}" is already registered')
+
+        def register(fn):
+            chain.append(admission_mod.FunctionAdmission(name, fn, mutating, set(kinds) if kinds else None))
+            return fn
+
+        return register
+
+    def remove_admission(self, name: str) -> None:
+        """Take a learner's admission hook out of the chain."""
+        for chain in (self.api.mutating, self.api.validating):
+            chain[:] = [p for p in chain if not (isinstance(p, admission_mod.FunctionAdmission) and p.name == name)]
 
     def add_scheduler(self, scheduler):
         """Run a learner's :class:`~k8slab.controlplane.scheduler.custom.SimpleScheduler` beside kube-scheduler."""
