@@ -58,3 +58,14 @@ def test_last_applied_annotation_is_kept_like_kubectl(cluster):
     last = json.loads(ann["kubectl.kubernetes.io/last-applied-configuration"])
     assert last["spec"]["replicas"] == 1
     assert "status" not in last
+
+
+def test_the_trace_marks_applys_dry_run_requests():
+    import k8slab
+
+    c = k8slab.Cluster(workers=1, seed=0)
+    mark = c.trace.mark()
+    c.apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {color: blue}\n")
+    creates = [str(e).split("apiserver: ")[1] for e in c.trace.since(mark) if e.verb == "create"]
+    assert creates == ["create configmaps default/settings (dry run) → 201", "create configmaps default/settings → 201"]
+    assert [e.dry_run for e in c.trace.since(mark) if e.verb == "create"] == [True, False]

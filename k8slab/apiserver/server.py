@@ -201,7 +201,8 @@ class APIServer:
         if isinstance(result, dict):
             rv = (result.get("metadata") or {}).get("resourceVersion")
             rev = int(rv) if rv and str(rv).isdigit() else None
-        self.trace.record_request(self.loop.now, req.actor, req.verb, resource, req.namespace, name, code, rev)
+        self.trace.record_request(self.loop.now, req.actor, req.verb, resource, req.namespace, name, code, rev,
+                                  bool(req.options.get("dryRun")))
 
     def authenticate(self, req: Request) -> UserInfo:
         user = self.tokens.get(req.token or "")

@@ -31,6 +31,7 @@ class TraceEntry:
     name: str | None
     code: int | None = None
     revision: int | None = None
+    dry_run: bool = False  # ?dryRun=All: checked completely by the API server, never stored
 
     @property
     def object_ref(self) -> str:
@@ -42,7 +43,7 @@ class TraceEntry:
         if self.type == "request":
             return (
                 f"{self.time:9.3f}s {self.actor} → apiserver: {self.verb} {self.resource} "
-                f"{self.object_ref} → {self.code}"
+                f"{self.object_ref}{' (dry run)' if self.dry_run else ''} → {self.code}"
             ).rstrip()
         return (
             f"{self.time:9.3f}s apiserver ⇒ {self.actor}: watch {self.verb} {self.resource} "
@@ -69,9 +70,9 @@ class Trace:
         self._seq += 1
         self._entries.append(TraceEntry(entry_args[0], self._seq, *entry_args[1:]))
 
-    def record_request(self, time, actor, verb, resource, namespace, name, code, revision=None):
+    def record_request(self, time, actor, verb, resource, namespace, name, code, revision=None, dry_run=False):
         if self.enabled:
-            self._add((time, "request", actor, verb, resource, namespace, name, code, revision))
+            self._add((time, "request", actor, verb, resource, namespace, name, code, revision, dry_run))
 
     def record_watch(self, time, actor, event_type, resource, namespace, name, revision=None):
         if self.enabled:
