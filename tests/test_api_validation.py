@@ -277,9 +277,12 @@ def test_semantic_causes_build_an_invalid_error_like_the_api_server():
         ("spec.containers[1].image", "Required value"),
     ]
     err = Invalid("Pod", "", "", causes)
-    assert str(err).startswith(
-        'The Pod "" is invalid: [metadata.name: Required value: name or generateName is required, '
-    )
+    # the server's message lists the causes in brackets; kubectl prints one per line
+    assert err.message.startswith('Pod "" is invalid: [metadata.name: Required value: name or generateName is required, ')
+    assert str(err) == ('The Pod "" is invalid: \n'
+                        "* metadata.name: Required value: name or generateName is required\n"
+                        '* spec.containers[1].name: Duplicate value: "web"\n'
+                        "* spec.containers[1].image: Required value")
 
 
 def test_volume_mount_must_name_a_volume():

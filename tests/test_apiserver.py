@@ -100,7 +100,8 @@ def test_invalid_object_is_422_with_field_causes(api):
         api.client("kubectl").create(d)
     assert info.value.code == 422
     assert any(c["field"] == "spec.template.metadata.labels" for c in info.value.causes)
-    assert str(info.value).startswith('The Deployment.apps "web" is invalid: spec.template.metadata.labels')
+    assert str(info.value).startswith('The Deployment "web" is invalid: spec.template.metadata.labels')
+    assert info.value.message.startswith('Deployment.apps "web" is invalid: spec.template.metadata.labels')
 
 
 def test_scale_subresource(api):

@@ -49,11 +49,24 @@ class ApiError(K8sLabError):
             return f"Error from server: {self.message}"
         reason = self.reason
         if self.code == 422 and reason == "Invalid":
-            return f"The {self.message}"
+            return _invalid_message(self.status) or f"The {self.message}"
         return f"Error from server ({reason}): {self.message}"
 
     def __str__(self) -> str:
         return self.kubectl_message()
+
+
+def _invalid_message(st: dict) -> str | None:
+    """kubectl's ``checkErr`` for an Invalid error: the plain kind, one cause inline, several as ``*`` lines."""
+    details = st.get("details") or {}
+    causes = details.get("causes") or []
+    if not causes or not (details.get("kind") or details.get("name")):
+        return None
+    head = f'The {details.get("kind", "")} "{details.get("name", "")}" is invalid: '
+    lines = [f'{c["field"]}: {c["message"]}' if c.get("field") else c.get("message", "") for c in causes]
+    if len(lines) == 1:
+        return head + lines[0]
+    return head + "\n" + "".join(f"* {line}\n" for line in lines).rstrip("\n")
 
 
 def status(code: int, reason: str, message: str, details: dict | None = None) -> dict:
