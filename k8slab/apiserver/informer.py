@@ -251,7 +251,9 @@ class SharedInformerFactory:
 
     def informer(self, resource: str, *, namespace: str | None = None, label_selector: str | None = None,
                  field_selector: str | None = None) -> Informer:
-        key = (resource, namespace, label_selector, field_selector)
+        # "deployments" and "deployments.apps" are one resource: one watch, as client-go's factory keys by type
+        kind = getattr(self.client, "_kind", lambda r: None)(resource)
+        key = (kind.group_resource if kind is not None else resource, namespace, label_selector, field_selector)
         inf = self._informers.get(key)
         if inf is None:
             inf = self._informers[key] = Informer(self.client, resource, namespace=namespace,

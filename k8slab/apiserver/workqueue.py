@@ -28,6 +28,8 @@ from collections.abc import Callable
 
 BASE_DELAY = 0.005
 MAX_DELAY = 1000.0
+# back-off from which a retry is a background event (see add_rate_limited)
+SETTLED_RETRY_DELAY = 1.0
 
 
 class WorkQueue:
@@ -65,8 +67,12 @@ class WorkQueue:
         self._queue.append(key)
         self._kick()
 
-    def add_after(self, key: str, delay: float) -> None:
-        """Add ``key`` after ``delay`` virtual seconds (a later add_after for the same key wins if sooner)."""
+    def add_after(self, key: str, delay: float, *, background: bool = False) -> None:
+        """Add ``key`` after ``delay`` virtual seconds (a later add_after for the same key wins if sooner).
+
+        A ``background`` wake-up still happens when time passes, but does not by itself
+        keep ``Cluster.run()`` going.
+        """
         if delay <= 0:
             self.add(key)
             return
@@ -77,7 +83,7 @@ class WorkQueue:
         if prev is not None:
             self.loop.cancel(prev)
         self._waiting[key] = self.loop.call_at(due, self._add_waited, key, who=self.who,
-                                               what=f"requeue {key} after {delay:g}s")
+                                               what=f"requeue {key} after {delay:g}s", background=background)
 
     def _add_waited(self, key: str) -> None:
         self._waiting.pop(key, None)
@@ -87,7 +93,10 @@ class WorkQueue:
         n = self._failures.get(key, 0)
         self._failures[key] = n + 1
         delay = min(BASE_DELAY * (2**n), MAX_DELAY)
-        self.add_after(key, delay)
+        # A key that keeps failing (a quota, an admission hook, a learner's buggy operator) retries for
+        # ever, as on a real cluster; once its back-off reaches a second, the retries no longer keep
+        # Cluster.run() from settling, so run() returns instead of spending an hour of virtual time.
+        self.add_after(key, delay, background=delay >= SETTLED_RETRY_DELAY)
         return delay
 
     def forget(self, key: str) -> None:

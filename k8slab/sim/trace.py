@@ -35,9 +35,10 @@ class TraceEntry:
 
     @property
     def object_ref(self) -> str:
-        if self.namespace:
+        # a list of a namespace names only the namespace
+        if self.namespace and self.name:
             return f"{self.namespace}/{self.name}"
-        return self.name or ""
+        return self.namespace or self.name or ""
 
     def __str__(self) -> str:
         if self.type == "request":
