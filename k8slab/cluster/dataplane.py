@@ -545,7 +545,18 @@ class IngressControllers:
         pod = {"metadata": {"name": me, "namespace": sandbox.namespace}, "spec": {}}
         src = _Source("pod", me, sandbox.ip, k, pod)
         ip, _, ep_port = endpoint.rpartition(":")
-        dp._deliver(resp, src, ip, int(ep_port), path, host_header, headers, display=host)
+        try:
+            dp._deliver(resp, src, ip, int(ep_port), path, host_header, headers, display=host)
+        except _Fail as f:
+            # nginx answers for an upstream it could not reach: 502 when refused, 504 when it timed out
+            status = 504 if f.kind == "timeout" else 502
+            reason = {502: "Bad Gateway", 504: "Gateway Time-out"}[status]
+            why = ("upstream timed out (110: Connection timed out)" if status == 504
+                   else "connect() failed (111: Connection refused)")  # nginx's error log words
+            resp.hops.append(Hop("ingress", k.name, f"{me}: {why} while connecting to upstream {endpoint} "
+                                                    f"({status})"))
+            resp.status, resp.body, resp.reason = status, nginx_error_page(status), reason
+            resp.node, resp.pod, resp.namespace, resp.pod_ip = k.name, me, sandbox.namespace, sandbox.ip
 
 
 class DNSView:

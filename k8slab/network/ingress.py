@@ -90,7 +90,7 @@ DEFAULT_BACKEND_STATUS = 404
 #: What nginx answers when a location's upstream has no ready endpoint.
 NO_ENDPOINTS_STATUS = 503
 
-_REASONS = {404: "Not Found", 502: "Bad Gateway", 503: "Service Temporarily Unavailable"}
+_REASONS = {404: "Not Found", 502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
 
 
 def nginx_error_page(status: int) -> str:

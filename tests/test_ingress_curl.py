@@ -1,4 +1,4 @@
-"""curl -H "Host: …": the header picks the Ingress virtual host; the URL only says where to connect."""
+"""curl through ingress-nginx: the Host header picks the virtual host; an unreachable upstream is a 502."""
 
 import k8slab
 
@@ -44,3 +44,14 @@ def test_host_header_selects_the_ingress_rule_from_outside_and_from_a_pod():
     assert (with_host.status, with_host.body) == (200, "shop\n")
     assert c.kubectl(f"exec client -- curl -s -H 'Host: shop.example.com' http://{lb}/") == "shop\n"
     assert "404" in c.kubectl(f"exec client -- curl -s http://{lb}/")
+
+
+def test_an_upstream_that_refuses_the_connection_is_nginxs_502():
+    c = k8slab.Cluster(workers=2, seed=0)
+    c.install("ingress-nginx")
+    c.apply(SHOP.replace("targetPort: 5678", "targetPort: 8080"))  # nothing listens on 8080
+    c.run()
+    resp = c.curl("http://shop.example.com/", from_outside=True)
+    assert (resp.status, resp.reason) == (502, "Bad Gateway")
+    assert "<title>502 Bad Gateway</title>" in resp.body
+    assert resp.hops[-1].kind == "ingress" and "failed" in resp.hops[-1].text and "(502)" in resp.hops[-1].text
