@@ -186,3 +186,33 @@ def test_custom_columns_align_like_kubectl_and_mark_missing_values(booted):
     assert out == ("NAME            TAINTS\n"
                    "control-plane   node-role.kubernetes.io/control-plane\n"
                    "worker-1        <none>\n")
+
+
+def test_delete_by_name_sends_the_delete_without_reading_first(c):
+    c.kubectl("create configmap settings --from-literal=a=b")
+    mark = c.trace.mark()
+    assert c.kubectl("delete configmap settings nope") == (
+        'configmap "settings" deleted\nError from server (NotFound): configmaps "nope" not found\n')
+    assert [(e.verb, e.name, e.code) for e in c.trace.since(mark) if e.actor == "kubectl"] == [
+        ("delete", "settings", 200), ("delete", "nope", 404)]
+
+
+def test_logs_by_selector_prints_the_last_lines_of_each_pod_with_prefixes(c):
+    c.kubectl("create deployment web --image=nginx:1.27 --replicas=2")
+    c.run()
+    out = c.kubectl("logs -l app=web --prefix --tail=1")
+    lines = str(out).splitlines()
+    assert len(lines) == 2 and all(line.startswith("[pod/web-") and "/nginx] " in line for line in lines)
+    names = sorted(p["metadata"]["name"] for p in c.get("pods"))
+    # --tail defaults to 10 with -l (and to everything for one pod)
+    assert c.kubectl("logs -l app=web") == "".join(str(c.kubectl(f"logs {n} --tail=10")) for n in names)
+    c.kubectl("run counter --image=busybox:1.36 --labels=app=count -- sh -c 'for i in $(seq 1 15); do echo $i; done'")
+    c.run()
+    assert c.kubectl("logs -l app=count") == "".join(f"{i}\n" for i in range(6, 16))
+    assert c.kubectl("logs -l app=nope") == "No resources found in default namespace.\n"
+    assert "maximum allowed concurrency is 1" in c.kubectl("logs -l app=web --max-log-requests=1")
+
+
+def test_jsonpath_keys_with_escaped_dots(booted):
+    out = booted.kubectl("get node worker-1 -o jsonpath='{.metadata.labels.kubernetes\\.io/hostname}'")
+    assert out == "worker-1"

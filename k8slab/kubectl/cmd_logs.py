@@ -21,6 +21,9 @@ LOGS_FLAGS = [
     Flag("all-containers", "", "bool"),
     Flag("since", "", "string"),
     Flag("pod-running-timeout", "", "string"),
+    Flag("selector", "l", "string"),
+    Flag("prefix", "", "bool"),
+    Flag("max-log-requests", "", "int"),
 ]
 
 _LOGS_USAGE = "expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\nPOD or TYPE/NAME is a required argument for the logs command"
@@ -52,6 +55,9 @@ def _logging_order(pod: dict):
 
 def logs(kubectl, args: list[str], out: Output, stdin=None) -> None:
     positional, flags = kubectl.parse(args, LOGS_FLAGS, "logs")
+    if flags.get("selector"):
+        _logs_by_selector(kubectl, positional, flags, out)
+        return
     if not positional:
         raise KubectlError(_LOGS_USAGE, help_hint="kubectl logs")
     if len(positional) > 2:
@@ -99,3 +105,30 @@ def logs(kubectl, args: list[str], out: Output, stdin=None) -> None:
     text = kubectl.client.logs(pod["metadata"]["name"], pod["metadata"].get("namespace") or namespace, container=container,
                                previous=bool(flags.get("previous")), tail=tail if tail >= 0 else None)
     out.write(text or "")
+
+
+def _logs_by_selector(kubectl, positional: list[str], flags: dict, out: Output) -> None:
+    """``kubectl logs -l app=web``: the last 10 lines (unless ``--tail``) of every matching pod."""
+    if positional:
+        raise KubectlError("only a selector (-l) or a resource name can be specified, not both",
+                           help_hint="kubectl logs")
+    namespace = kubectl.namespace(flags)
+    pods = kubectl.client.list("pods", namespace, label_selector=flags["selector"]).get("items") or []
+    if not pods:
+        out.warn(f"No resources found in {namespace} namespace.")
+        return
+    limit = flags.get("max-log-requests", 5)
+    if len(pods) > limit:
+        raise KubectlError(f"you are attempting to follow {len(pods)} log streams, but maximum allowed "
+                           f"concurrency is {limit}, use --max-log-requests to increase the limit")
+    tail = flags.get("tail", 10)
+    for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
+        containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+        chosen = containers if flags.get("all-containers") else [flags.get("container") or containers[0]]
+        for container in chosen:
+            text = kubectl.client.logs(pod["metadata"]["name"], namespace, container=container,
+                                       previous=bool(flags.get("previous")), tail=tail if tail >= 0 else None) or ""
+            if flags.get("prefix"):
+                text = "".join(f"[pod/{pod['metadata']['name']}/{container}] {line}"
+                               for line in text.splitlines(keepends=True))
+            out.write(text)

@@ -236,9 +236,16 @@ def delete(kubectl, args: list[str], out: Output, stdin=None) -> None:
             raise KubectlError("resource(s) were provided, but no name was specified")
         if named and (selector or flags.get("all")):
             raise KubectlError("name cannot be provided when a selector is specified")
-        results = fetch(kubectl, request, out, namespace=namespace, label_selector=selector,
-                        field_selector=flags.get("field-selector"), ignore_not_found=bool(flags.get("ignore-not-found")))
-        targets = [(kind, o["metadata"]["name"], o["metadata"].get("namespace")) for kind, objs in results for o in objs]
+        if named:
+            # by name, kubectl sends the DELETE straight away (RequireObject(false)): no GET first, so a
+            # user who may not delete gets 403 even for a name that does not exist
+            targets = [(t.kind, name, namespace) for t in request.targets for name in t.names]
+        else:
+            results = fetch(kubectl, request, out, namespace=namespace, label_selector=selector,
+                            field_selector=flags.get("field-selector"),
+                            ignore_not_found=bool(flags.get("ignore-not-found")))
+            targets = [(kind, o["metadata"]["name"], o["metadata"].get("namespace"))
+                       for kind, objs in results for o in objs]
         if not targets and not named and not out.failed:
             out.print("No resources found")
             return
