@@ -34,6 +34,7 @@ from datetime import datetime
 from k8slab.api.errors import ApiError, K8sLabError
 from k8slab.kubectl.flags import Flag, FlagError, parse
 from k8slab.kubectl.impersonation import impersonating_client, impersonation_flags
+from k8slab.kubectl.verbosity import RequestLog, verbosity
 
 KUBECTL_VERSION = "v1.30.0"
 KUSTOMIZE_VERSION = "v5.0.4-0.20230601165947-6ce0bf390ce3"
@@ -282,12 +283,12 @@ class Kubectl:
             out.print(f"Run 'kubectl {verb}' as on a real cluster; k8slab prints no help pages.")
             return
         as_user, as_groups = impersonation_flags(rest)
-        if as_user is None and not as_groups:
-            handler(self, rest, out, input)
-            return
-        # --as: every request of this command carries the impersonated identity
         own = self.client
-        self.client = impersonating_client(own, as_user, as_groups)
+        if as_user is not None or as_groups:
+            # --as: every request of this command carries the impersonated identity
+            self.client = impersonating_client(own, as_user, as_groups)
+        if verbosity(rest) >= 6:
+            self.client = RequestLog(self.client, self.registry, out, self.time)
         try:
             handler(self, rest, out, input)
         finally:

@@ -1,0 +1,130 @@
+"""``-v=6``: kubectl logs every HTTP request it sends, which shows that kubectl is a REST client.
+
+At verbosity 6 and above, kubectl's ``round_trippers.go`` writes one klog line per
+request to stderr: the method, the URL, the status and how long it took::
+
+    I0101 00:00:10.000000    4242 round_trippers.go:553] GET https://127.0.0.1:6443/api/v1/namespaces/default/pods?limit=500 200 OK in 1 milliseconds
+
+k8slab simplifies: the timestamp is the virtual clock, every request takes one
+millisecond, the process id is fixed, and higher levels (request headers and
+bodies) print the same lines as 6.
+
+Example
+-------
+>>> verbosity(["get", "pods", "-v=6"]), verbosity(["get", "pods", "--v", "8"]), verbosity(["get", "pods"])
+(6, 8, 0)
+>>> status_text(404)
+'404 Not Found'
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from k8slab.api.errors import ApiError
+
+SERVER = "https://127.0.0.1:6443"
+PID = 4242
+_METHODS = {"get": "GET", "list": "GET", "create": "POST", "update": "PUT", "update_status": "PUT",
+            "patch": "PATCH", "delete": "DELETE", "logs": "GET", "bind": "POST"}
+
+
+def verbosity(args: list[str]) -> int:
+    """The value of ``-v`` / ``--v`` in a command line (0 when absent or not a number)."""
+    for i, a in enumerate(args):
+        if a == "--":
+            break
+        for flag in ("-v", "--v"):
+            value = None
+            if a.startswith(flag + "="):
+                value = a[len(flag) + 1:]
+            elif a == flag and i + 1 < len(args):
+                value = args[i + 1]
+            if value is not None:
+                return int(value) if value.isdigit() else 0
+    return 0
+
+
+def status_text(code: int) -> str:
+    """``200 OK``, ``201 Created``, ``422 Unprocessable Entity``: what Go's http.Status prints."""
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
+
+
+def request_path(kind, namespace: str | None, name: str | None = None, subresource: str | None = None) -> str:
+    """The REST path of a resource: ``/api/v1/…`` for the core group, ``/apis/<group>/<version>/…`` otherwise."""
+    root = f"/api/{kind.version}" if not kind.group else f"/apis/{kind.group}/{kind.version}"
+    path = root + (f"/namespaces/{namespace}" if kind.namespaced and namespace else "") + f"/{kind.plural}"
+    if name:
+        path += f"/{name}"
+    if subresource:
+        path += f"/{subresource}"
+    return path
+
+
+class RequestLog:
+    """A client that writes kubectl's ``-v=6`` line for every request it passes on."""
+
+    def __init__(self, client, registry, out, now):
+        self._client = client
+        self._registry = registry
+        self._out = out
+        self._now = now
+
+    def __getattr__(self, attr):
+        inner = getattr(self._client, attr)
+        method = _METHODS.get(attr)
+        if method is None or not callable(inner):
+            return inner
+
+        def logged(*args, **kwargs):
+            url = self._url(attr, args, kwargs)
+            try:
+                result = inner(*args, **kwargs)
+            except ApiError as e:
+                self._line(method, url, e.code)
+                raise
+            self._line(method, url, 201 if attr == "create" else 200)
+            return result
+
+        return logged
+
+    def _url(self, verb: str, args, kwargs) -> str:
+        if verb in ("create", "update", "update_status"):
+            obj = args[0]
+            kind = self._registry.for_object(obj.get("apiVersion", ""), obj.get("kind", ""))
+            meta = obj.get("metadata") or {}
+            ns = kwargs.get("namespace") or (args[1] if len(args) > 1 and verb == "create" else None) \
+                or meta.get("namespace")
+            name = None if verb == "create" else meta.get("name")
+            sub = "status" if verb == "update_status" else (args[1] if verb == "update" and len(args) > 1 else None)
+            path = request_path(kind, ns, name, sub) if kind else "/"
+            return SERVER + path + ("?fieldManager=kubectl-create&fieldValidation=Strict" if verb == "create" else "")
+        if verb == "logs":
+            name = args[0]
+            ns = args[1] if len(args) > 1 else kwargs.get("namespace")
+            query = f"?container={kwargs['container']}" if kwargs.get("container") else ""
+            return f"{SERVER}/api/v1/namespaces/{ns}/pods/{name}/log{query}"
+        resource = args[0]
+        kind = self._registry.resolve(resource)
+        if kind is None:
+            return SERVER + "/" + resource
+        if verb == "list":
+            ns = args[1] if len(args) > 1 else kwargs.get("namespace")
+            query = ["limit=500"]
+            if kwargs.get("label_selector"):
+                query.append("labelSelector=" + kwargs["label_selector"].replace("=", "%3D").replace(",", "%2C"))
+            return SERVER + request_path(kind, ns) + "?" + "&".join(query)
+        name = args[1] if len(args) > 1 else kwargs.get("name")
+        ns = args[2] if len(args) > 2 else kwargs.get("namespace")
+        if verb == "patch":
+            ns = args[3] if len(args) > 3 else kwargs.get("namespace")
+            return SERVER + request_path(kind, ns, name, kwargs.get("subresource")) + "?fieldManager=kubectl-patch"
+        return SERVER + request_path(kind, ns, name, kwargs.get("subresource"))
+
+    def _line(self, method: str, url: str, code: int) -> None:
+        t = self._now()
+        stamp = f"I{t:%m%d} {t:%H:%M:%S}.{t.microsecond:06d}"
+        self._out.warn(f"{stamp}    {PID} round_trippers.go:553] {method} {url} {status_text(code)} in 1 milliseconds")
