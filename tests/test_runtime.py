@@ -221,3 +221,16 @@ def test_perl_job_really_prints_pi():
 
     assert _pi_digits(20) == "3.1415926535897932384"
     assert len(_pi_digits(2000)) == 2001
+
+
+def test_official_entrypoints_put_the_server_in_front_of_flag_arguments():
+    from k8slab.node.images import lookup
+    from k8slab.node.program import StartError, build_program, container_argv
+
+    redis = lookup("redis:7.2")
+    argv = container_argv(redis, None, ["--requirepass", "secret"])
+    assert argv == ["docker-entrypoint.sh", "--requirepass", "secret"]
+    program, _memory = build_program(redis, argv)  # would raise StartError for "--requirepass"
+    assert callable(program)
+    with pytest.raises(StartError, match='exec: "--requirepass": executable file not found'):
+        build_program(redis, ["--requirepass", "secret"])  # command: replaces the entrypoint

@@ -541,6 +541,10 @@ def build_program(image: Image, argv: list[str], *, interactive: bool = False):
     if image.kind == "pause":
         return block, image.memory
     base = posixpath.basename(argv[0])
+    if (base == "docker-entrypoint.sh" and len(argv) > 1 and image.cmd
+            and (argv[1].startswith("-") or argv[1].endswith(".conf"))):
+        # the official images' entrypoint: `args: ["--requirepass", "x"]` means `redis-server --requirepass x`
+        argv = [argv[0], image.cmd[0], *argv[1:]]
     if base in _WRAPPERS and len(argv) > 1 and posixpath.basename(argv[1]) not in _server_binaries(image):
         return build_program(image, argv[1:], interactive=interactive)
     if image.kind == "server" and (base in _server_binaries(image) or base in _WRAPPERS):
