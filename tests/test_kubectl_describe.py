@@ -289,3 +289,46 @@ def test_describe_generic_fallback():
           "type": "Opaque", "data": {"k": "dg=="}}
     text = run("describe secret s", cm)
     assert text.startswith("Name:         s\nNamespace:    default\nLabels:       <none>\nAnnotations:  <none>\n")
+
+
+def test_describe_resourcequota_and_limitrange_print_kubectls_tables():
+    import k8slab
+
+    c = k8slab.Cluster(workers=1, seed=0)
+    c.kubectl("create namespace dev")
+    c.apply("""\
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: compute, namespace: dev}
+spec: {hard: {pods: "4", requests.cpu: "1", limits.memory: 1Gi}}
+---
+apiVersion: v1
+kind: LimitRange
+metadata: {name: defaults, namespace: dev}
+spec:
+  limits:
+  - type: Container
+    default: {cpu: 500m, memory: 256Mi}
+    defaultRequest: {cpu: 250m, memory: 128Mi}
+    max: {cpu: "1"}
+""")
+    c.run()
+    c.kubectl("run web --image=nginx:1.27 -n dev")
+    c.run()
+    assert c.kubectl("describe quota compute -n dev") == """\
+Name:          compute
+Namespace:     dev
+Resource       Used   Hard
+--------       ----   ----
+limits.memory  256Mi  1Gi
+pods           1      4
+requests.cpu   250m   1
+"""
+    assert c.kubectl("describe limits defaults -n dev") == """\
+Name:       defaults
+Namespace:  dev
+Type        Resource  Min  Max  Default Request  Default Limit  Max Limit/Request Ratio
+----        --------  ---  ---  ---------------  -------------  -----------------------
+Container   cpu       -    1    250m             500m           -
+Container   memory    -    -    128Mi            256Mi          -
+"""

@@ -345,6 +345,8 @@ def describe(obj: dict, ctx: Context) -> str:
         ("batch", "CronJob"): describe_batch.describe_cronjob,
         ("storage.k8s.io", "StorageClass"): describe_storage.describe_storageclass,
         ("scheduling.k8s.io", "PriorityClass"): describe_config.describe_priorityclass,
+        ("", "ResourceQuota"): describe_config.describe_resourcequota,
+        ("", "LimitRange"): describe_config.describe_limitrange,
         (rbac, "Role"): describe_rbac.describe_role,
         (rbac, "ClusterRole"): describe_rbac.describe_role,
         (rbac, "RoleBinding"): describe_rbac.describe_role_binding,

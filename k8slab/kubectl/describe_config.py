@@ -123,3 +123,37 @@ def describe_priorityclass(pc: dict, ctx: Context) -> str:
     w.write(0, f"Description:\t{pc.get('description', '')}\n")
     w.write(0, f"Annotations:\t{format_labels(meta.get('annotations'))}\n")
     return with_events(w, ctx, pc)
+
+
+def describe_resourcequota(quota: dict, ctx: Context) -> str:
+    """``Resource  Used  Hard``: one line per resource the quota limits, sorted (no events)."""
+    w = Writer()
+    meta = quota.get("metadata") or {}
+    spec, status = quota.get("spec") or {}, quota.get("status") or {}
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    if spec.get("scopes"):
+        w.write(0, "Scopes:\t" + ", ".join(sorted(spec["scopes"])) + "\n")
+    w.write(0, "Resource\tUsed\tHard\n")
+    w.write(0, "--------\t----\t----\n")
+    hard, used = status.get("hard") or spec.get("hard") or {}, status.get("used") or {}
+    for resource in sorted(hard):
+        w.write(0, f"{resource}\t{used.get(resource, '0')}\t{hard[resource]}\n")
+    return w.text()
+
+
+def describe_limitrange(lr: dict, ctx: Context) -> str:
+    """kubectl's LimitRange table: one line per type and resource, ``-`` where nothing is set."""
+    w = Writer()
+    meta = lr.get("metadata") or {}
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    w.write(0, "Type\tResource\tMin\tMax\tDefault Request\tDefault Limit\tMax Limit/Request Ratio\n")
+    w.write(0, "----\t--------\t---\t---\t---------------\t-------------\t-----------------------\n")
+    for item in (lr.get("spec") or {}).get("limits") or []:
+        fields = ("min", "max", "defaultRequest", "default", "maxLimitRequestRatio")
+        resources = sorted({r for f in fields for r in (item.get(f) or {})})
+        for resource in resources:
+            cells = [str((item.get(f) or {}).get(resource, "-")) for f in fields]
+            w.write(0, f"{item.get('type', '')}\t{resource}\t" + "\t".join(cells) + "\n")
+    return w.text()
