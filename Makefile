@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_LAB  := $(VENV)/.installed-lab
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: lab test notebooks exercises lint bench bench-network bench-notebooks clean
+.PHONY: lab test notebooks exercises lint bench bench-network bench-notebooks bench-widgets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ bench-network: $(STAMP_LAB)
 
 bench-notebooks: $(STAMP_LAB)
 	$(BIN)/python benchmarks/notebook_times.py
+
+bench-widgets: $(STAMP_LAB)
+	$(BIN)/python benchmarks/widget_interaction.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
