@@ -29,8 +29,14 @@ recorded on the object, and the key is retried with exponential back-off (5 ms
 doubling up to 1000 s, client-go's default) — the cluster itself keeps running.
 The operator's API requests appear in ``c.trace`` under its own name.
 
-k8slab simplifies: the operator runs as a process outside the cluster with the
-admin's credentials (as ``kopf run`` or ``make run`` from a laptop does), one
+Its identity: user ``k8slab:operator:<name>`` in group ``k8slab:operators``, which
+every cluster binds to ``cluster-admin`` (ClusterRoleBinding ``k8slab:operators``):
+the rights of the admin kubeconfig ``kopf run`` or ``make run`` would use from a
+laptop, under a name of its own that the trace shows (``kubectl auth can-i ...
+--as k8slab:operator:<name> --as-group k8slab:operators`` asks what it may do). To practise least privilege, delete that binding and
+bind a narrower ClusterRole to the user instead.
+
+k8slab simplifies: the operator runs as a process outside the cluster, one
 worker per operator, and it starts watching a custom kind only once its CRD is
 Established. ``ReconcileError`` is k8slab's reason (controller-runtime records no
 event of its own).
@@ -61,7 +67,9 @@ from dataclasses import dataclass, field
 from k8slab.api import errors
 from k8slab.api.objects import clone, controller_of, owner_reference
 from k8slab.apiserver.informer import Informer, SharedInformerFactory
+from k8slab.apiserver.request import UserInfo
 from k8slab.apiserver.workqueue import WorkQueue
+from k8slab.cluster.bootstrap import OPERATORS_GROUP
 from k8slab.controlplane.controller import Controller, ControllerFailure
 
 __all__ = [
@@ -384,6 +392,19 @@ class _FunctionOperator(Operator):
         return self.fn(obj, self.client)
 
 
+def operator_identity(name: str) -> UserInfo:
+    """Who a learner's operator authenticates as: ``k8slab:operator:<name>`` in group ``k8slab:operators``.
+
+    Every cluster binds that group to ``cluster-admin`` (ClusterRoleBinding
+    ``k8slab:operators``), so an operator may read and write any kind, its own custom
+    resources included, as one deployed with a broad ClusterRole could.
+
+    >>> operator_identity("website-controller")
+    UserInfo(name='k8slab:operator:website-controller', groups=('k8slab:operators', 'system:authenticated'))
+    """
+    return UserInfo(f"k8slab:operator:{name}", (OPERATORS_GROUP, "system:authenticated"))
+
+
 class OperatorManager:
     """The operator's own process: its informers (one watch per kind) and its clients, under its name."""
 
@@ -395,10 +416,12 @@ class OperatorManager:
         self.events_enabled = events
         self.is_leader = True
         self.started = False
-        self.informers = SharedInformerFactory(api.client(name, shared_results=True))
+        self.user = operator_identity(name)
+        self.informers = SharedInformerFactory(api.client(name, user=self.user, shared_results=True))
 
     def client_for(self, name: str):
-        return self.api.client(name)  # the admin's kubeconfig; results are private copies
+        # results are private copies: a learner's code may change what it reads
+        return self.api.client(name, user=self.user)
 
     def start(self) -> None:
         self.informers.start()

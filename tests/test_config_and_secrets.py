@@ -376,7 +376,10 @@ def test_an_emptydir_is_shared_by_the_containers_of_a_pod_and_goes_with_it(c):
     c.apply(SHARED.format(script="echo hello from the writer > /data/index.html; sleep 3600"))
     c.run()
     assert _out(c.kubectl("get pod web")).splitlines()[1].split()[1:3] == ["2/2", "Running"]
-    assert c.get("pod", "web")["spec"]["volumes"] == [{"name": "html", "emptyDir": {}}]
+    # the pod's own volume, then the API access volume the ServiceAccount admission plugin adds
+    html, api_access = c.get("pod", "web")["spec"]["volumes"]
+    assert html == {"name": "html", "emptyDir": {}}
+    assert api_access["name"].startswith("kube-api-access-") and "projected" in api_access
     # one container wrote it, the other serves it
     assert _out(c.kubectl("exec web -c nginx -- cat /usr/share/nginx/html/index.html")) == "hello from the writer\n"
     assert _out(c.kubectl("exec web -c writer -- wget -qO- http://localhost")) == "hello from the writer\n"

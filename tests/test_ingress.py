@@ -8,6 +8,7 @@ from k8slab.api.defaults import ANNOTATION_IS_DEFAULT_CLASS, default_ingress_cla
 from k8slab.apiserver import APIServer
 from k8slab.apiserver.admission import DefaultIngressClass
 from k8slab.apiserver.services import register
+from k8slab.cluster.bootstrap import ingress_nginx_rbac
 from k8slab.etcd import Etcd
 from k8slab.network.ingress import (
     ANNOTATION_INGRESS_CLASS,
@@ -584,7 +585,8 @@ def test_cluster_routes_hosts_to_ready_pods_and_publishes_the_load_balancer_ip()
     c = k8slab.Cluster(workers=2, seed=0)
     objs = ingress_nginx_manifests()
     c.apply(objs[0])  # the namespace first
-    c.apply(objs[1:3] + objs[4:])  # its ServiceAccount, LoadBalancer Service and IngressClass
+    # its ServiceAccount and what deploy.yaml lets it do (RBAC is on), LoadBalancer Service and IngressClass
+    c.apply(objs[1:2] + ingress_nginx_rbac() + objs[2:3] + objs[4:])
     ctl = IngressNginxController(c.api, c.loop, c.rng)
     c.run(seconds=5)
     ctl.start()

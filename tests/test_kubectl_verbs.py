@@ -302,14 +302,25 @@ def test_can_i_errors(c, command, message):
     assert (out.stdout, out.stderr, out.returncode) == ("", message, 1)
 
 
-def test_can_i_list_with_the_default_authorizer_allows_everything(c):
-    assert run(c, "auth can-i --list") == """\
-Resources   Non-Resource URLs   Resource Names   Verbs
-*.*         []                  []               [*]
-            [*]                 []               [*]
-"""
-    # tables are at least 6 wide per column (kubectl's tabwriter)
-    assert run(c, "auth can-i --list --no-headers") == "*.*   []    []    [*]\n      [*]   []    [*]\n"
+def test_can_i_list_shows_the_admins_rules_under_the_default_rbac(c):
+    # kubernetes-admin is in kubeadm:cluster-admins (bound to cluster-admin); every authenticated
+    # user also gets system:basic-user, system:discovery and system:public-info-viewer, whose
+    # rules kubectl lists too (one row per rule, so /healthz shows twice, as on a kubeadm cluster)
+    lines = run(c, "auth can-i --list").splitlines()
+    assert lines[:6] == [
+        "Resources                                       Non-Resource URLs   Resource Names   Verbs",
+        "*.*                                             []                  []               [*]",
+        "                                                [*]                 []               [*]",
+        "selfsubjectreviews.authentication.k8s.io        []                  []               [create]",
+        "selfsubjectaccessreviews.authorization.k8s.io   []                  []               [create]",
+        "selfsubjectrulesreviews.authorization.k8s.io    []                  []               [create]"]
+    assert [line.split()[0] for line in lines[6:]] == [
+        "[/api/*]", "[/api]", "[/apis/*]", "[/apis]", "[/healthz]", "[/healthz]", "[/livez]", "[/livez]",
+        "[/openapi/*]", "[/openapi]", "[/readyz]", "[/readyz]", "[/version/]", "[/version/]", "[/version]",
+        "[/version]"]
+    # tables are at least 6 wide per column (kubectl's tabwriter): the Resource Names column here
+    assert run(c, "auth can-i --list --no-headers").splitlines()[1] == (
+        "                                                [*]            []    [*]")
 
 
 def test_can_i_list_with_an_authorizer_that_cannot_list_rules(c, asked):
@@ -339,7 +350,7 @@ Groups      [devs system:authenticated]
 
 def test_can_i_list_with_rbac_shows_the_rules_of_the_user(c, tmp_path):
     rbac = pytest.importorskip("k8slab.apiserver.rbac")
-    rbac.enable_rbac(c.api)
+    assert isinstance(c.api.authorizer, rbac.RBACAuthorizer)  # on in every cluster
     f = tmp_path / "rbac.yaml"
     f.write_text("""\
 apiVersion: rbac.authorization.k8s.io/v1

@@ -393,7 +393,12 @@ serviceaccount/builder created
 priorityclass.scheduling.k8s.io/high created
 """
     c.run(seconds=30)
-    assert k(c, "get configmaps") == "NAME       DATA   AGE\nsettings   3      30s\n"
+    # every namespace also holds the cluster CA (the root CA publisher's ConfigMap, made at boot)
+    assert k(c, "get configmaps") == """\
+NAME               DATA   AGE
+kube-root-ca.crt   1      40s
+settings           3      30s
+"""
     assert k(c, "get secrets") == """\
 NAME       TYPE                             DATA   AGE
 db-pass    Opaque                           2      30s

@@ -404,6 +404,11 @@ def site():
     c = k8slab.Cluster(workers=2, seed=0)
     assert c.install("ingress-nginx") == [
         "namespace/ingress-nginx created", "serviceaccount/ingress-nginx created",
+        # what deploy.yaml lets the controller read and write (RBAC is on)
+        "role.rbac.authorization.k8s.io/ingress-nginx created",
+        "clusterrole.rbac.authorization.k8s.io/ingress-nginx created",
+        "rolebinding.rbac.authorization.k8s.io/ingress-nginx created",
+        "clusterrolebinding.rbac.authorization.k8s.io/ingress-nginx created",
         "service/ingress-nginx-controller created", "deployment.apps/ingress-nginx-controller created",
         "ingressclass.networking.k8s.io/nginx created"]
     c.apply(echo_app(replicas=2, name="shop"))

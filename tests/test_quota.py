@@ -12,12 +12,19 @@ from k8slab.controlplane.manager import ControllerManager
 from k8slab.controlplane.resourcequota import ResourceQuotaController
 
 
+def with_quota(c):
+    """The cluster with LimitRanger and ResourceQuota admission and the quota controller (every
+    cluster has them, as kubeadm's does; a second copy would charge every object twice)."""
+    if not any(p.name == "ResourceQuota" for p in c.api.validating):
+        enable_quota_admission(c.api)
+    if ResourceQuotaController.name not in c.controllers:
+        ControllerManager(c.api, c.loop, c.rng, [ResourceQuotaController]).start()
+    return c
+
+
 @pytest.fixture
 def cluster():
-    c = k8slab.Cluster(workers=2, seed=0)
-    enable_quota_admission(c.api)
-    ControllerManager(c.api, c.loop, c.rng, [ResourceQuotaController]).start()
-    return c
+    return with_quota(k8slab.Cluster(workers=2, seed=0))
 
 
 def pod(name, requests=None, limits=None, containers=1):
@@ -66,6 +73,7 @@ def test_limitranger_defaults_are_stored_on_the_pod(cluster):
         "LimitRanger plugin set: memory request for container nginx; cpu, memory limit for container nginx")
     # another namespace has no LimitRange: nothing set
     c.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "free"}})
+    c.run()  # its default ServiceAccount, which the pod runs as
     c.admin.create(pod("bare"), "free")
     assert c.get("pod", "bare", namespace="free")["spec"]["containers"][0]["resources"] == {}
 
@@ -126,8 +134,7 @@ def test_quota_wants_cpu_stated_by_every_container(cluster):
 
 
 def test_quota_status_is_unknown_until_the_controller_counted():
-    c = k8slab.Cluster(workers=1, seed=0)
-    enable_quota_admission(c.api)
+    c = with_quota(k8slab.Cluster(workers=1, seed=0))
     c.apply(quota("compute", {"pods": "2"}))
     c.admin.create(pod("before"))  # status.hard not set yet: the quota does not apply
     c.admin.update_status(dict(c.get("resourcequota", "compute"), status={"hard": {"pods": "2"}}))
@@ -176,15 +183,16 @@ def test_a_dry_run_is_checked_but_not_charged(cluster):
 
 def test_object_counts_and_service_ports(cluster):
     c = cluster
-    c.apply(quota("objects", {"configmaps": "1", "count/deployments.apps": "1", "services.nodeports": "1",
+    c.apply(quota("objects", {"configmaps": "2", "count/deployments.apps": "1", "services.nodeports": "1",
                               "services": "5"}))
     c.run()
     used = c.get("resourcequota", "objects")["status"]["used"]
-    assert used == {"configmaps": "0", "count/deployments.apps": "0", "services": "1", "services.nodeports": "0"}
+    # the namespace's kube-root-ca.crt (the root CA publisher's) counts, as every ConfigMap does
+    assert used == {"configmaps": "1", "count/deployments.apps": "0", "services": "1", "services.nodeports": "0"}
     c.admin.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "one"}})
     assert forbidden(c, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "two"}}) == (
-        'configmaps "two" is forbidden: exceeded quota: objects, requested: configmaps=1, used: configmaps=1, '
-        "limited: configmaps=1")
+        'configmaps "two" is forbidden: exceeded quota: objects, requested: configmaps=1, used: configmaps=2, '
+        "limited: configmaps=2")
     svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "np"},
            "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}, {"name": "https", "port": 443}]}}
     assert forbidden(c, svc) == (
@@ -197,7 +205,7 @@ def test_object_counts_and_service_ports(cluster):
         e.value.message)
     c.admin.delete("configmaps", "one", "default")
     c.run()
-    assert c.get("resourcequota", "objects")["status"]["used"]["configmaps"] == "0"
+    assert c.get("resourcequota", "objects")["status"]["used"]["configmaps"] == "1"
 
 
 def test_a_deployment_stops_at_the_quota_and_says_why(cluster):

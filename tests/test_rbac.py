@@ -9,17 +9,9 @@ from k8slab.api import errors
 from k8slab.apiserver.rbac import (
     RBACAuthorizer,
     can_i,
-    enable_rbac,
     self_subject_access_review,
     self_subject_rules_review,
     subject_access_review,
-)
-from k8slab.apiserver.rbac_bootstrap import (
-    CONTROLLER_ROLE_PREFIX,
-    CONTROLLER_SERVICE_ACCOUNTS,
-    cloud_controller_manager_objects,
-    cluster_role_binding,
-    subject,
 )
 from k8slab.apiserver.request import UserInfo
 
@@ -29,9 +21,10 @@ RBAC_V1 = "rbac.authorization.k8s.io/v1"
 @pytest.fixture(scope="module")
 def cluster():
     c = k8slab.Cluster(workers=2, seed=0)
-    c.authz = enable_rbac(c.api)
+    c.authz = c.authorizer  # every cluster runs with --authorization-mode=Node,RBAC
     for ns in ("dev", "prod"):
         c.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    c.run()  # their default ServiceAccounts, which pods run as
     return c
 
 
@@ -328,23 +321,9 @@ def test_a_kubelet_reads_only_what_its_pods_use(cluster):
 # -- a whole cluster ----------------------------------------------------------------------------------------------------
 
 
-def k8slab_controller_bindings() -> list[dict]:
-    """Bind the real controller roles to the service accounts k8slab's controllers run as today
-    (see CONTROLLER_SERVICE_ACCOUNTS: some loops should use another service account's name)."""
-    out = []
-    for loop, account in CONTROLLER_SERVICE_ACCOUNTS.items():
-        role_name = "system:cloud-controller-manager" if account == "cloud-controller-manager" else (
-            CONTROLLER_ROLE_PREFIX + account)
-        out.append(cluster_role_binding(f"k8slab:{loop}", role_name, [subject("ServiceAccount", loop, "kube-system")],
-                                        bootstrap=False))
-    return out
-
-
 def test_a_whole_cluster_works_with_rbac_on_from_the_start():
-    c = k8slab.Cluster(workers=2, seed=0, boot=False)
-    authz = enable_rbac(c.api, extra=[*cloud_controller_manager_objects(), *k8slab_controller_bindings()])
-    assert isinstance(c.api.authorizer, RBACAuthorizer) and c.api.authorizer is authz
-    c.run()
+    c = k8slab.Cluster(workers=2, seed=0)
+    assert isinstance(c.api.authorizer, RBACAuthorizer) and c.api.authorizer is c.authorizer
     c.apply(nginx_deployment(replicas=3))
     c.run()
     pods = c.get("pods", selector="app=web")
@@ -360,3 +339,127 @@ def test_a_whole_cluster_works_with_rbac_on_from_the_start():
     running = [p for p in c.get("pods", selector="app=web") if not p["metadata"].get("deletionTimestamp")]
     assert {p["spec"]["nodeName"] for p in running} == {"worker-2"} and len(running) == 3
     assert [str(e) for e in c.trace.filter(type="request") if e.code == 403] == []
+
+
+EVERYTHING = """
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: nginx:1.27}]}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: a, image: busybox, command: [sleep, "3600"]}]}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: tick}
+spec:
+  schedule: "*/1 * * * *"
+  successfulJobsHistoryLimit: 1
+  jobTemplate:
+    spec:
+      ttlSecondsAfterFinished: 30
+      template:
+        spec: {restartPolicy: Never, containers: [{name: t, image: busybox, command: ["true"]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: lb}
+spec: {type: LoadBalancer, selector: {app: db}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: q}
+spec: {hard: {pods: "50", configmaps: "20"}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  rules:
+  - host: a.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: lb, port: {number: 80}}}}
+"""
+
+
+def test_every_component_has_the_rights_it_needs_by_default():
+    """Every component at work in a default cluster, none refused: a 403 anywhere fails this test."""
+    from test_custom_scheduler import MostFreeCPU
+    from test_custom_scheduler import pod as scheduled_pod
+    from test_operator import WEBSITE_CRD, reconcile_website, website
+
+    c = k8slab.Cluster(workers=2, seed=0, ha_control_plane=True)
+    c.install("ingress-nginx")
+    c.apply(WEBSITE_CRD)
+    c.run()
+    c.controller("websites.example.com", owns=["deployments", "services"])(reconcile_website)
+    c.apply(website())
+    c.add_scheduler(MostFreeCPU())
+    c.apply(scheduled_pod("custom"))
+    c.apply(EVERYTHING)
+    c.run(seconds=150)
+    c.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tmp"}})
+    c.run()
+    c.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "tmp"}})
+    c.kubectl("delete namespace tmp")
+    c.kubectl("delete statefulset db")
+    c.kubectl("delete pvc --all")
+    c.fail_node("worker-1")
+    c.run()
+    c.fail_component("kube-controller-manager")
+    c.fail_component("kube-scheduler")
+    c.run()
+    c.apply(scheduled_pod("late", scheduler=None))
+    c.run()
+    assert c.get("pod", "late")["status"]["phase"] == "Running"  # the new leaders work
+    requests = c.trace.filter(type="request")
+    actors = {e.actor for e in requests}
+    # they all did something (and were traced): kubelets, proxies, DNS, ingress, storage, cloud,
+    # both control planes' replicas, the learner's operator and scheduler
+    for actor in ("kubelet/worker-2", "kube-proxy/worker-2", "coredns", "local-path-provisioner",
+                  "cloud-controller-manager", "service-lb-controller", "kube-scheduler/control-plane2",
+                  "kube-controller-manager/control-plane2", "websites-controller", "my-scheduler",
+                  "persistent-volume-binder", "resourcequota-controller", "namespace-controller",
+                  "root-ca-cert-publisher", "service-account-controller", "cronjob-controller"):
+        assert actor in actors
+    assert any(a.startswith("nginx-ingress-controller/") for a in actors)
+    assert [str(e) for e in requests if e.code == 403] == []
+    assert c.errors == []
+    assert [f for f in c.controller_manager.failures if "Forbidden" in f.error] == []
+    assert [f for op in c.operators.values() for f in op.failures] == []
+
+
+def test_kubectl_as_a_user_without_bindings_meets_the_real_403_and_can_i_answers():
+    c = k8slab.Cluster(workers=1, seed=0)
+    out = c.kubectl("get pods", as_user="alice")
+    assert (out.stdout, out.stderr, out.returncode) == (
+        "", 'Error from server (Forbidden): pods is forbidden: User "alice" cannot list resource "pods" in API '
+        'group "" in the namespace "default"\n', 1)
+    no = c.kubectl("auth can-i list pods", as_user="alice")
+    assert (no.stdout, no.returncode) == ("no\n", 1)
+    # the default user (kubernetes-admin, bound to cluster-admin through kubeadm:cluster-admins) may
+    assert c.kubectl("auth can-i delete nodes").stdout == "yes\n"
+    assert c.kubectl("auth can-i list pods --as alice").stdout == "no\n"
+    c.apply([role("pod-reader", "default", [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]),
+             binding("RoleBinding", "alice-reads", "Role", "pod-reader", [user("alice")], "default")])
+    assert c.kubectl("auth can-i list pods", as_user="alice").stdout == "yes\n"
+    assert c.kubectl("auth can-i list pods -n kube-system", as_user="alice").stdout == "no\n"
+    allowed = c.kubectl("get pods", as_user="alice")
+    assert (allowed.stderr, allowed.returncode) == ("No resources found in default namespace.\n", 0)

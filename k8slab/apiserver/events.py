@@ -45,10 +45,12 @@ class EventRecorder:
         prev = self._seen.get(key)
         try:
             if prev is not None:
-                updated = dict(prev, count=prev.get("count", 1) + 1, lastTimestamp=timestamp(now))
-                updated["metadata"] = dict(prev["metadata"])
-                updated["metadata"].pop("resourceVersion", None)
-                stored = self.client.update(updated)
+                # client-go's event sink patches a repeated event (RBAC roles grant events
+                # create and patch, not always update)
+                pm = prev["metadata"]
+                stored = self.client.patch("events", pm["name"], {"count": prev.get("count", 1) + 1,
+                                                                  "lastTimestamp": timestamp(now)},
+                                           pm.get("namespace"), patch_type="strategic")
                 self._seen[key] = stored
                 return stored
             # Real names use the wall clock's nanoseconds, which never repeat; ours count per API

@@ -566,7 +566,8 @@ class ResourceQuotaAdmission(AdmissionPlugin):
 def enable_quota_admission(api) -> tuple:
     """Add the ``LimitRanger`` (mutating and validating) and ``ResourceQuota`` plugins, in kube-apiserver's order.
 
-    Returns the three plugins.
+    Every :class:`k8slab.Cluster` does this when it starts; call it yourself only for a
+    bare API server. Returns the three plugins.
     """
     from k8slab.apiserver.limitranger import LimitRanger
 

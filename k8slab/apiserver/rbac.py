@@ -637,6 +637,9 @@ def enable_rbac(api, *, bootstrap: bool = True, modes: tuple[str, ...] = ("Node"
                 extra: list[dict] = ()) -> RBACAuthorizer:
     """Turn on ``--authorization-mode=Node,RBAC``: bootstrap policy, authorizer, escalation check.
 
+    Every :class:`k8slab.Cluster` does this when it starts (``c.authorizer``); call it
+    yourself only for a bare :class:`~k8slab.apiserver.server.APIServer`.
+
     ``extra`` are more RBAC objects to create with the bootstrap policy (e.g.
     :func:`~k8slab.apiserver.rbac_bootstrap.cloud_controller_manager_objects`).
     Returns the authorizer (also set as ``api.authorizer``).

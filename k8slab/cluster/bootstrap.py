@@ -211,3 +211,108 @@ def coredns_objects(replicas: int = 2) -> list[dict]:
                             {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
                             {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}]}},
     ]
+
+
+# -- RBAC of the add-ons kind and k8slab install ------------------------------------------------------------
+
+_RBAC_V1 = "rbac.authorization.k8s.io/v1"
+
+
+def _rule(verbs, groups, resources, names=()) -> dict:
+    r = {"apiGroups": list(groups), "resources": list(resources), "verbs": list(verbs)}
+    if names:
+        r["resourceNames"] = list(names)
+    return r
+
+
+def _role(kind: str, name: str, rules: list[dict], namespace: str | None = None, labels: dict | None = None) -> dict:
+    meta: dict = {"name": name, **({"namespace": namespace} if namespace else {})}
+    if labels:
+        meta["labels"] = dict(labels)
+    return {"apiVersion": _RBAC_V1, "kind": kind, "metadata": meta, "rules": rules}
+
+
+def _binding(kind: str, name: str, role_kind: str, role: str, subjects: list[dict],
+             namespace: str | None = None, labels: dict | None = None) -> dict:
+    meta: dict = {"name": name, **({"namespace": namespace} if namespace else {})}
+    if labels:
+        meta["labels"] = dict(labels)
+    return {"apiVersion": _RBAC_V1, "kind": kind, "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+            "subjects": subjects}
+
+
+def _service_account(name: str, namespace: str) -> dict:
+    return {"kind": "ServiceAccount", "name": name, "namespace": namespace}
+
+
+def local_path_storage_rbac() -> list[dict]:
+    """What kind's ``local-path-storage.yaml`` grants its provisioner's ServiceAccount (cluster-wide part).
+
+    ``local-path-storage/local-path-provisioner-service-account`` reads nodes, claims and
+    classes, manages PersistentVolumes and records events.
+    """
+    sa = _service_account("local-path-provisioner-service-account", "local-path-storage")
+    return [
+        _role("ClusterRole", "local-path-provisioner-role", [
+            _rule(("get", "list", "watch"), [""], ["nodes", "persistentvolumeclaims", "configmaps", "pods",
+                                                   "pods/log"]),
+            _rule(("get", "list", "watch", "create", "patch", "update", "delete"), [""], ["persistentvolumes"]),
+            _rule(("create", "patch"), [""], ["events"]),
+            _rule(("get", "list", "watch"), ["storage.k8s.io"], ["storageclasses"]),
+        ]),
+        _binding("ClusterRoleBinding", "local-path-provisioner-bind", "ClusterRole", "local-path-provisioner-role",
+                 [sa]),
+    ]
+
+
+def ingress_nginx_rbac(namespace: str = "ingress-nginx", labels: dict | None = None) -> list[dict]:
+    """The controller's Role, ClusterRole and bindings from ingress-nginx's ``deploy.yaml``.
+
+    >>> [f"{o['kind']}/{o['metadata']['name']}" for o in ingress_nginx_rbac()]
+    ['Role/ingress-nginx', 'ClusterRole/ingress-nginx', 'RoleBinding/ingress-nginx', 'ClusterRoleBinding/ingress-nginx']
+    """
+    read = ("get", "list", "watch")
+    net = "networking.k8s.io"
+    sa = _service_account("ingress-nginx", namespace)
+    role = _role("Role", "ingress-nginx", [
+        _rule(["get"], [""], ["namespaces"]),
+        _rule(read, [""], ["configmaps", "pods", "secrets", "endpoints"]),
+        _rule(read, [""], ["services"]),
+        _rule(read, [net], ["ingresses"]),
+        _rule(["update"], [net], ["ingresses/status"]),
+        _rule(read, [net], ["ingressclasses"]),
+        _rule(("get", "update"), ["coordination.k8s.io"], ["leases"], ["ingress-nginx-leader"]),
+        _rule(["create"], ["coordination.k8s.io"], ["leases"]),
+        _rule(("create", "patch"), [""], ["events"]),
+        _rule(("list", "watch", "get"), ["discovery.k8s.io"], ["endpointslices"]),
+    ], namespace, labels)
+    cluster_role = _role("ClusterRole", "ingress-nginx", [
+        _rule(("list", "watch"), [""], ["configmaps", "endpoints", "nodes", "pods", "secrets", "namespaces"]),
+        _rule(("list", "watch"), ["coordination.k8s.io"], ["leases"]),
+        _rule(["get"], [""], ["nodes"]),
+        _rule(read, [""], ["services"]),
+        _rule(read, [net], ["ingresses"]),
+        _rule(("create", "patch"), [""], ["events"]),
+        _rule(["update"], [net], ["ingresses/status"]),
+        _rule(read, [net], ["ingressclasses"]),
+        _rule(("list", "watch", "get"), ["discovery.k8s.io"], ["endpointslices"]),
+    ], labels=labels)
+    return [role, cluster_role,
+            _binding("RoleBinding", "ingress-nginx", "Role", "ingress-nginx", [sa], namespace, labels),
+            _binding("ClusterRoleBinding", "ingress-nginx", "ClusterRole", "ingress-nginx", [sa], labels=labels)]
+
+
+#: The group every learner-written operator (``c.controller``) authenticates in; bound to ``cluster-admin``.
+OPERATORS_GROUP = "k8slab:operators"
+
+
+def operators_rbac() -> list[dict]:
+    """k8slab's grant for learners' operators: the group ``k8slab:operators`` gets ``cluster-admin``.
+
+    An operator can own any kind (a CRD of any group, Deployments, Services ...), so
+    rather than guess its rights the cluster gives it the admin's; in a real cluster its
+    author would write a narrower ClusterRole.
+    """
+    return [_binding("ClusterRoleBinding", "k8slab:operators", "ClusterRole", "cluster-admin",
+                     [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": OPERATORS_GROUP}])]

@@ -39,15 +39,23 @@ from k8slab.apiserver import admission as admission_mod
 from k8slab.apiserver import crd as crd_mod
 from k8slab.apiserver import patch as patch_mod
 from k8slab.apiserver import services as service_registry
+from k8slab.apiserver.quota import enable_quota_admission
+from k8slab.apiserver.rbac import enable_rbac
+from k8slab.apiserver.rbac_bootstrap import cloud_controller_manager_objects
 from k8slab.apiserver.request import UserInfo
 from k8slab.apiserver.server import APIServer
+from k8slab.apiserver.serviceaccount_admission import enable_service_account_admission
+from k8slab.apiserver.tokens import ServiceAccountTokens
 from k8slab.cluster.bootstrap import (
     SYSTEM_NAMESPACES,
     control_plane_static_pods,
     coredns_objects,
+    ingress_nginx_rbac,
     kube_proxy_static_pod,
     kubernetes_service_objects,
+    local_path_storage_rbac,
     node_internal_ip,
+    operators_rbac,
 )
 from k8slab.cluster.dataplane import DataPlane
 from k8slab.controlplane.apiextensions import APIExtensionsServer
@@ -85,6 +93,13 @@ def current_cluster():
 class Cluster:
     """A simulated Kubernetes cluster: a ``control-plane`` node and ``workers`` worker nodes.
 
+    As on a kubeadm cluster, the API server authorizes every request (``Node,RBAC``,
+    with the bootstrap roles: ``c.authorizer``), runs the ``LimitRanger``,
+    ``ServiceAccount`` and ``ResourceQuota`` admission plugins, and issues
+    ServiceAccount tokens (``c.tokens``); each component authenticates as the identity
+    it has on a real cluster. ``c.kubectl`` runs as ``kubernetes-admin`` (group
+    ``kubeadm:cluster-admins``, bound to ``cluster-admin``), or as ``as_user``.
+
     Parameters
     ----------
     workers : int
@@ -118,6 +133,16 @@ class Cluster:
         self.api = APIServer(self.etcd, self.loop, self.trace, self.rng, self.kinds)
         # kube-apiserver's Service registry hands out ClusterIPs and NodePorts
         self.service_allocator = service_registry.register(self.api)
+        # kubeadm's kube-apiserver: --authorization-mode=Node,RBAC with the bootstrap roles and
+        # bindings (plus those of the add-ons kind installs), and the admission plugins
+        # LimitRanger, ServiceAccount and ResourceQuota switched on
+        self.authorizer = enable_rbac(self.api, extra=[*cloud_controller_manager_objects(),
+                                                       *local_path_storage_rbac(), *operators_rbac()])
+        enable_quota_admission(self.api)
+        enable_service_account_admission(self.api)
+        # the TokenRequest API: the kubelets get their pods' ServiceAccount tokens from it
+        self.tokens = ServiceAccountTokens(self.api)
+        self.api.service_account_tokens = self.tokens
         self.api.mutating.extend([DefaultStorageClass(), StorageObjectInUseProtection()])
         # kube-apiserver's apiextensions part: CRDs become served kinds
         self.apiextensions = APIExtensionsServer(self.api, self.loop, self.rng)
@@ -301,9 +326,17 @@ class Cluster:
         # (kubectl applies one object after the other): those objects are checked when created
         batch_namespaces = {m.obj.get("metadata", {}).get("name") for m in manifests
                             if m.obj.get("kind") == "Namespace" and m.obj.get("apiVersion") == "v1"}
+        # likewise a ServiceAccount of the batch, which a pod of the batch runs as (the
+        # ServiceAccount admission plugin looks it up)
+        batch_accounts = {((m.obj.get("metadata") or {}).get("namespace") or namespace or "default",
+                           (m.obj.get("metadata") or {}).get("name"))
+                          for m in manifests if m.obj.get("kind") == "ServiceAccount"}
         for m in manifests:
             ns = (m.obj.get("metadata") or {}).get("namespace") or namespace
             if ns in batch_namespaces and not self._namespace_exists(ns):
+                continue
+            if m.obj.get("kind") == "Pod" and (ns or "default", (m.obj.get("spec") or {}).get(
+                    "serviceAccountName") or "default") in batch_accounts:
                 continue
             self._apply_one(m, namespace, dry_run=True)
         return [self._apply_one(m, namespace, dry_run=False) for m in manifests]
@@ -441,7 +474,11 @@ class Cluster:
             raise errors.K8sLabError(f'unknown add-on "{addon}"; k8slab knows: ingress-nginx')
         from k8slab.node.ingress_nginx import ingress_nginx_manifests
 
-        return self.apply(ingress_nginx_manifests())
+        objs = ingress_nginx_manifests()
+        labels = {k: v for k, v in (objs[1]["metadata"].get("labels") or {}).items()
+                  if k != "app.kubernetes.io/component"}
+        # deploy.yaml's order: Namespace, ServiceAccount, the controller's RBAC, then the rest
+        return self.apply([*objs[:2], *ingress_nginx_rbac(labels=labels or None), *objs[2:]])
 
     # -- the network -----------------------------------------------------------------------------
     def curl(self, url: str, *, from_pod: str | None = None, from_node: str | None = None,

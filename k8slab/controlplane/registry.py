@@ -11,6 +11,8 @@ from k8slab.controlplane.nodeipam import NodeIpamController
 from k8slab.controlplane.nodelifecycle import NodeLifecycleController
 from k8slab.controlplane.podgc import PodGCController
 from k8slab.controlplane.replicaset import ReplicaSetController
+from k8slab.controlplane.resourcequota import ResourceQuotaController
+from k8slab.controlplane.serviceaccount import RootCACertPublisher, ServiceAccountsController
 from k8slab.controlplane.statefulset import StatefulSetController
 from k8slab.controlplane.volume import STORAGE_CONTROLLERS
 
@@ -29,5 +31,8 @@ DEFAULT_CONTROLLERS = [
     CronJobController,
     TTLAfterFinishedController,
     NamespaceController,
+    ServiceAccountsController,
+    RootCACertPublisher,
+    ResourceQuotaController,
     *STORAGE_CONTROLLERS,
 ]

@@ -21,14 +21,12 @@ k8slab simplifies: the quota monitor watches only resources some quota tracks
 Example
 -------
 >>> import k8slab
->>> from k8slab.controlplane.manager import ControllerManager
->>> c = k8slab.Cluster(workers=1, seed=0)
->>> ControllerManager(c.api, c.loop, c.rng, [ResourceQuotaController]).start()
+>>> c = k8slab.Cluster(workers=1, seed=0)  # its kube-controller-manager runs this controller
 >>> _ = c.apply({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "objects"},
 ...              "spec": {"hard": {"configmaps": "10", "count/deployments.apps": "2"}}})
 >>> _ = c.run()
 >>> c.get("resourcequota", "objects")["status"]
-{'hard': {'configmaps': '10', 'count/deployments.apps': '2'}, 'used': {'configmaps': '0', 'count/deployments.apps': '0'}}
+{'hard': {'configmaps': '10', 'count/deployments.apps': '2'}, 'used': {'configmaps': '1', 'count/deployments.apps': '0'}}
 """
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ not a parsable X.509 certificate), unless the controller manager is given one as
 Example
 -------
 >>> import k8slab
->>> from k8slab.controlplane.manager import ControllerManager
->>> c = k8slab.Cluster(workers=1, seed=0)
->>> ControllerManager(c.api, c.loop, c.rng, [ServiceAccountsController, RootCACertPublisher]).start()
+>>> c = k8slab.Cluster(workers=1, seed=0)  # its kube-controller-manager runs both
+>>> sorted(n for n in c.controllers if n.startswith(("serviceaccount", "root-ca")))
+['root-ca-certificate-publisher-controller', 'serviceaccount-controller']
 >>> _ = c.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}})
 >>> _ = c.run()
 >>> [sa["metadata"]["name"] for sa in c.get("serviceaccounts", namespace="team-a")]

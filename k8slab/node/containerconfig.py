@@ -220,11 +220,16 @@ def pod_volumes(worker) -> dict[str, Volume]:
                     if data is not None:
                         files.update(_key_files(data, ref.get("items")))
                 elif "serviceAccountToken" in src:
-                    files["/" + src["serviceAccountToken"].get("path", "token")] = _token(pod)
+                    # asked for once every other source is there (a failed mount is retried)
+                    files["/" + src["serviceAccountToken"].get("path", "token")] = src["serviceAccountToken"]
                 elif "downwardAPI" in src:
                     for it in src["downwardAPI"].get("items") or ():
                         if it.get("fieldRef"):
                             files["/" + it["path"]] = _field_value(pod, it["fieldRef"].get("fieldPath", ""))
+            for path, v in list(files.items()):
+                if isinstance(v, dict):
+                    files[path] = _token(worker, v)
+                    _refresh_later(worker, files, path, v)
             out[name] = new_volume(f"projected:{name}", files, True)
         elif "hostPath" in vol:
             path = vol["hostPath"].get("path", "/")
@@ -258,11 +263,48 @@ def pod_volumes(worker) -> dict[str, Volume]:
     return out
 
 
-def _token(pod: dict) -> str:
+def _token(worker, source: dict) -> str:
+    """The token file of a ``serviceAccountToken`` projection: a bound token from the TokenRequest API.
+
+    The kubelet asks for it on behalf of the pod (bound to the pod, so it dies with it),
+    with the projection's audience and lifetime. A cluster without the TokenRequest API
+    (a bare API server in a test) gets a token-shaped placeholder naming the account.
+    """
+    pod = worker.pod
     sa = (pod.get("spec") or {}).get("serviceAccountName", "default")
     ns = pod["metadata"].get("namespace", "default")
+    tokens = getattr(worker.k.api, "service_account_tokens", None)
+    if tokens is not None:
+        audience = source.get("audience")
+        try:
+            tr = tokens.request(ns, sa, expiration_seconds=int(source.get("expirationSeconds") or 3600),
+                                audiences=[audience] if audience else None, bound_pod=pod["metadata"]["name"])
+            return tr["status"]["token"]
+        except errors.ApiError as e:
+            raise MountError(source.get("path", "token"), f"failed to fetch token: {e.message}") from None
     payload = base64.urlsafe_b64encode(f'{{"sub":"system:serviceaccount:{ns}:{sa}"}}'.encode()).decode().rstrip("=")
     return "eyJhbGciOiJSUzI1NiIsImtpZCI6Ims4c2xhYiJ9." + payload + ".c2lnbmF0dXJl"
+
+
+def _refresh_later(worker, files: dict, path: str, source: dict) -> None:
+    # the kubelet's token manager replaces a token once 80% of its lifetime has passed
+    if getattr(worker.k.api, "service_account_tokens", None) is None:
+        return
+    ttl = int(source.get("expirationSeconds") or 3600)
+    uid = worker.pod["metadata"].get("uid")
+
+    def refresh():
+        if worker.k.workers.get(uid) is not worker or not worker.k.running:
+            return  # the pod (or the kubelet) is gone: nobody renews its token
+        try:
+            files[path] = _token(worker, source)
+        except MountError:
+            return
+        _refresh_later(worker, files, path, source)
+
+    worker.k.loop.call_later(0.8 * ttl, refresh, who=worker.k.actor,
+                             what=f"renew the token of {worker.namespace}/{worker.pod['metadata'].get('name')}",
+                             background=True)
 
 
 # -- environment -----------------------------------------------------------------------------------------------
