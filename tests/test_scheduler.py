@@ -65,6 +65,16 @@ class Harness:
             meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": owner["metadata"]["name"],
                                         "uid": owner["metadata"]["uid"], "controller": True,
                                         "blockOwnerDeletion": True}]
+        if "priority" in spec:
+            # the Priority admission plugin computes spec.priority from a PriorityClass
+            value = spec.pop("priority")
+            policy = spec.pop("preemptionPolicy", "PreemptLowerPriority")
+            klass = f"p{value}-{policy.lower()}"
+            if not self.admin.list("priorityclasses.scheduling.k8s.io")["items"] or not any(
+                    pc["metadata"]["name"] == klass for pc in self.admin.list("priorityclasses.scheduling.k8s.io")["items"]):
+                self.admin.create({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                                   "metadata": {"name": klass}, "value": value, "preemptionPolicy": policy})
+            spec["priorityClassName"] = klass
         return self.admin.create({"apiVersion": "v1", "kind": "Pod", "metadata": meta,
                                   "spec": {"containers": [container], **spec}})
 

@@ -207,8 +207,6 @@ def _pod(obj: dict) -> None:
     # deprecated serviceAccount field mirrors serviceAccountName in v1.
     _default_str(spec, "serviceAccountName", "default")
     _default_str(spec, "serviceAccount", spec["serviceAccountName"])
-    _default(spec, "priority", 0)
-    _default(spec, "preemptionPolicy", "PreemptLowerPriority")
 
 
 def _template(spec: dict) -> None:

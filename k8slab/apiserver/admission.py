@@ -113,7 +113,9 @@ class DefaultIngressClass(AdmissionPlugin):
 
 
 def default_mutating() -> list[AdmissionPlugin]:
-    return [DefaultTolerationSeconds(), DefaultIngressClass()]
+    from k8slab.apiserver.priority import Priority  # priority imports this module
+
+    return [Priority(), DefaultTolerationSeconds(), DefaultIngressClass()]
 
 
 def default_validating() -> list[AdmissionPlugin]:

@@ -3,8 +3,8 @@
 ``sync`` is level-triggered, like the kubelet's ``SyncPod``: it looks at where the
 pod is and does the next step — wait for the node's pod CIDR, set up volumes,
 create the sandbox (the pod IP), then for each container in order: make sure the
-image is there (pulling it through the node's serialized puller, with back-off
-after failures), create it, start it. Init containers run first, one at a time,
+image is there (pulling it through the node's serialized puller, with a back-off
+per image after failures), create it, start it. Init containers run first, one at a time,
 each to success. A container that exits is restarted per ``restartPolicy`` with
 the crash-loop back-off (at once the first time, then after 10 s, 20 s, 40 s ...
 up to 5 min); a pod whose containers are all done for good ends ``Succeeded`` or
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from k8slab.api import errors
 from k8slab.api.defaults import image_pull_policy
+from k8slab.api.nodeaffinity import RequiredNodeAffinity
 from k8slab.node import containerconfig, podstatus
 from k8slab.node.images import InvalidImageName, normalize
 from k8slab.node.podstatus import format_pod, go_duration
@@ -153,9 +154,12 @@ class PodWorker:
             rejection = ("OutOfmemory", f"Node didn't have enough resource: memory, requested: {mem}, "
                                         f"used: {used['memory']}, capacity: {alloc['memory']}")
         else:
-            selector = self.spec.get("nodeSelector") or {}
-            labels = (k.node or {}).get("metadata", {}).get("labels") or {}
-            if any(labels.get(key) != value for key, value in selector.items()):
+            # The real kubelet checks against the Node from its informer (getNodeAnyWay), so labels
+            # added since its last status update (`kubectl label node`) count; k.node is only the
+            # copy it last wrote itself.
+            informer = getattr(k, "node_informer", None)
+            node = informer.lister.get(k.name) if informer is not None else None
+            if not RequiredNodeAffinity.of(self.spec).match(node or k.node or {}):
                 rejection = ("NodeAffinity", "Predicate NodeAffinity failed")
         if rejection is not None and not self.static:
             reason, message = rejection
@@ -200,6 +204,7 @@ class PodWorker:
         # a changed container image (kubectl set image on a pod) restarts that container
         new_specs = {c["name"]: c for c in (pod.get("spec") or {}).get("containers") or ()}
         old_specs = {c["name"]: c for c in (old.get("spec") or {}).get("containers") or ()}
+        resync = False
         for name, c in new_specs.items():
             st = self.by_name.get(name)
             if st is None or old_specs.get(name, {}).get("image") == c.get("image"):
@@ -208,6 +213,15 @@ class PodWorker:
             if st.current is not None and st.current.running:
                 self.event("Normal", "Killing", f"Container {name} definition changed, will be restarted", st)
                 self.k.runtime.stop_container(st.current.id, self._grace())
+            else:
+                # Back-offs are per image (pull) and per container spec (crash loop): the old
+                # image's back-off does not hold the new one back. Drop its timer and sync now,
+                # as the real kubelet does on every pod update.
+                self.k.cancel(st.backoff_event)
+                st.backoff_event = None
+                resync = True
+        if resync:
+            self.sync()
 
     def mirror_seen(self, mirror: dict) -> None:
         self.mirror = mirror
@@ -279,7 +293,8 @@ class PodWorker:
         now = k.loop.now
         c = st.current
         if c is not None and c.exited:
-            key = f"{self.uid}/{st.name}"
+            # the kubelet's key holds a hash of the container's spec: a new image starts afresh
+            key = f"{self.uid}/{st.name}/{st.spec.get('image', '')}"
             if k.crash_backoff.in_backoff_since(key, c.finished_at, now):
                 delay = k.crash_backoff.get(key)
                 msg = f"back-off {go_duration(delay)} restarting failed container={st.name} pod={format_pod(self.pod)}"
@@ -364,7 +379,7 @@ class PodWorker:
         now = k.loop.now
         if k.pull_backoff.in_backoff_since_update(key, now):
             msg = f'Back-off pulling image "{image}"'
-            if st.waiting is None or st.waiting[0] != "ImagePullBackOff":
+            if st.waiting != ("ImagePullBackOff", msg):  # new, or now for another image
                 self.event("Normal", "BackOff", msg, st)
                 self.event("Warning", "Failed", "Error: ImagePullBackOff", st)
                 st.waiting = ("ImagePullBackOff", msg)
@@ -397,6 +412,11 @@ class PodWorker:
             self.event("Normal", "Pulled", f'Successfully pulled image "{image}" in {go_duration(pull_seconds)} '
                                            f"({go_duration(total)} including waiting). Image size: {record.size} bytes.",
                        st)
+            if st.spec.get("image", "") != image:
+                # `kubectl set image` while the old image was downloading: go for the new one
+                # (simplified: the real kubelet would start the old one, then restart it)
+                self.sync()
+                return
             self._create(st)
 
         self.pull_waiter = done

@@ -135,6 +135,12 @@ class SchedulerCache:
         #: bumped when nodes come, go, or change labels (topology ids depend on it)
         self.label_generation = 0
         self.pods: dict[str, PodRecord] = {}
+        #: pods with pod (anti-)affinity, and those with required anti-affinity (InterPodAffinity
+        #: only looks at these when the incoming pod has no terms of its own)
+        self.affinity_pods: dict[str, PodRecord] = {}
+        self.anti_affinity_pods: dict[str, PodRecord] = {}
+        #: terminating pods (the label index leaves them out; pod affinity still counts them)
+        self.terminating_pods: dict[str, PodRecord] = {}
         self._label_index: dict[tuple, dict[str, PodRecord]] = {}
         self._counters: OrderedDict[tuple, SelectorCount] = OrderedDict()
         self._counters_by_pair: dict[tuple, list[SelectorCount]] = {}
@@ -478,8 +484,21 @@ class SchedulerCache:
             prios[rec.priority] = n
         else:
             prios.pop(rec.priority, None)
+        if rec.with_affinity:
+            self._set_member(self.affinity_pods, rec, sign)
+            if rec.required_anti_affinity:
+                self._set_member(self.anti_affinity_pods, rec, sign)
         if not rec.terminating:
             self._index_labels(rec, sign)
+        else:
+            self._set_member(self.terminating_pods, rec, sign)
+
+    @staticmethod
+    def _set_member(group: dict, rec: PodRecord, sign: int) -> None:
+        if sign > 0:
+            group[rec.key] = rec
+        elif group.get(rec.key) is rec:
+            del group[rec.key]
 
     def _index_labels(self, rec: PodRecord, sign: int) -> None:
         ns = rec.namespace
@@ -541,10 +560,14 @@ class SchedulerCache:
         if terminating != rec.terminating or labels != rec.labels:
             if not rec.terminating:
                 self._index_labels(rec, -1)
+            else:
+                self._set_member(self.terminating_pods, rec, -1)
             rec.terminating = terminating
             rec.labels = labels
             if not terminating:
                 self._index_labels(rec, +1)
+            else:
+                self._set_member(self.terminating_pods, rec, +1)
         rec.obj = pod
 
     def remove_pod(self, pod: dict) -> None:
@@ -574,6 +597,23 @@ class SchedulerCache:
     def is_assumed(self, key: str) -> bool:
         rec = self.pods.get(key)
         return rec is not None and rec.assumed
+
+    def matching_pods(self, namespace: str | None, selector: LabelSelector) -> list[PodRecord]:
+        """The pods (terminating ones too) of ``namespace`` (``None``: any) whose labels ``selector`` matches."""
+        if selector.nothing:
+            return []
+        if namespace is None:
+            return [r for r in self.pods.values() if selector.matches(r.labels)]
+        key = (namespace, None, None)
+        for r in selector.requirements:
+            if r.operator in (EQUALS, DOUBLE_EQUALS, IN) and len(r.values) == 1:
+                key = (namespace, r.key, r.values[0])  # every match has this label: a smaller bucket
+                break
+        out = [r for r in self._label_index.get(key, {}).values() if selector.matches(r.labels)]
+        if self.terminating_pods:
+            out += [r for r in self.terminating_pods.values()
+                    if r.namespace == namespace and selector.matches(r.labels)]
+        return out
 
     # -- selector counters (PodTopologySpread) ----------------------------------------------------
     @staticmethod

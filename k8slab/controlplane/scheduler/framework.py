@@ -254,7 +254,8 @@ class PodRecord:
     """A pod the scheduler cache counts on a node (bound, or assumed by this scheduler)."""
 
     __slots__ = ("key", "namespace", "name", "uid", "node_name", "slot", "requests", "non_zero",
-                 "host_ports", "labels", "terminating", "priority", "assumed", "obj")
+                 "host_ports", "labels", "terminating", "priority", "assumed", "obj", "with_affinity",
+                 "required_anti_affinity", "terms")
 
     def __init__(self, pod: dict, info: PodInfo | None = None):
         info = info or PodInfo(pod)
@@ -272,6 +273,13 @@ class PodRecord:
         self.priority = info.priority
         self.assumed = False
         self.obj = pod
+        aff = info.affinity
+        #: has podAffinity or podAntiAffinity (``NodeInfo.PodsWithAffinity``)
+        self.with_affinity = aff.get("podAffinity") is not None or aff.get("podAntiAffinity") is not None
+        #: has required anti-affinity terms (``NodeInfo.PodsWithRequiredAntiAffinity``)
+        self.required_anti_affinity = bool((aff.get("podAntiAffinity") or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution"))
+        self.terms = None  # parsed pod affinity terms, filled in by InterPodAffinity when needed
 
     def __repr__(self) -> str:
         return f"PodRecord({self.key} on {self.node_name}{', assumed' if self.assumed else ''})"

@@ -23,8 +23,8 @@ When no node can help, the message joins the ``FailedScheduling`` text:
 3 No preemption victims found for incoming pod.``
 
 k8slab simplifications: PodDisruptionBudgets are not consulted, and the
-re-check of a node during the dry run re-runs the resource and port filters
-(the other filters' verdicts are kept as they were).
+re-check of a node during the dry run re-runs the resource, port and inter-pod
+affinity filters (the other filters' verdicts are kept as they were).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ NO_VICTIMS = "No preemption victims found for incoming pod"
 NOT_ELIGIBLE_NEVER = "not eligible due to preemptionPolicy=Never."
 NOT_ELIGIBLE_TERMINATING = "not eligible due to a terminating pod on the nominated node."
 #: Pods re-checked by the dry run (plugins whose verdict depends on the pods on the node).
-_RECHECKED = ("NodePorts", "NodeResourcesFit")
+_RECHECKED = ("NodePorts", "NodeResourcesFit", "InterPodAffinity")
 
 
 class Candidate:

@@ -73,6 +73,10 @@ def is_pod_updated(old: dict, new: dict) -> bool:
     return strip(old) != strip(new)
 
 
+def _requires_pod_affinity(info: PodInfo) -> bool:
+    return bool((info.affinity.get("podAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution"))
+
+
 class QueuedPodInfo:
     """A pod in the queue with its scheduling history (``framework.QueuedPodInfo``)."""
 
@@ -110,6 +114,9 @@ class SchedulingQueue:
         self._backoff: dict[str, QueuedPodInfo] = {}
         self._backoff_heap: list[tuple] = []
         self.unschedulable: dict[str, QueuedPodInfo] = {}
+        # keys of unschedulable pods with required pod affinity (cleaned lazily): what
+        # AssignedPodAdded looks at, so a bound pod costs nothing when none waits
+        self._affinity_waiting: dict[str, None] = {}
         self._seq = 0
         self.scheduling_cycle = 0
         self.move_request_cycle = -1
@@ -164,6 +171,8 @@ class SchedulingQueue:
 
     def _to_unschedulable(self, q: QueuedPodInfo) -> None:
         self.unschedulable[q.key] = q
+        if _requires_pod_affinity(q.info):
+            self._affinity_waiting[q.key] = None
         if not q.gated:
             self._arm_leftover_timer(q.timestamp + POD_MAX_IN_UNSCHEDULABLE_PODS)
 
@@ -319,6 +328,21 @@ class SchedulingQueue:
             moved += 1
         self.move_request_cycle = self.scheduling_cycle
         return moved
+
+    def waiting_for_pod_affinity(self) -> list[QueuedPodInfo]:
+        """The unschedulable pods with required pod affinity, in the order they came."""
+        out = []
+        for key in list(self._affinity_waiting):
+            q = self.unschedulable.get(key)
+            if q is None or not _requires_pod_affinity(q.info):
+                del self._affinity_waiting[key]
+                continue
+            out.append(q)
+        return out
+
+    def move_pods(self, pods: list[QueuedPodInfo], event: ClusterEvent) -> int:
+        """Move some unschedulable pods (``movePodsToActiveOrBackoffQueue``), e.g. ``AssignedPodAdded``'s."""
+        return self._move([q for q in pods if self.unschedulable.get(q.key) is q], event)
 
     def move_all_to_active_or_backoff(self, event: ClusterEvent,
                                       pre_check: Callable[[PodInfo], bool] | None = None) -> int:

@@ -60,7 +60,9 @@ from k8slab.apiserver.request import UserInfo
 from k8slab.controlplane.scheduler.cache import SchedulerCache
 from k8slab.controlplane.scheduler.explain import Decision, Explanation
 from k8slab.controlplane.scheduler.framework import (
+    ASSIGNED_POD_ADD,
     ASSIGNED_POD_DELETE,
+    ASSIGNED_POD_UPDATE,
     NODE_ADD,
     NODE_ALLOCATABLE_CHANGE,
     NODE_CONDITION_CHANGE,
@@ -71,6 +73,7 @@ from k8slab.controlplane.scheduler.framework import (
     PodInfo,
 )
 from k8slab.controlplane.scheduler.plugins import default_plugins
+from k8slab.controlplane.scheduler.plugins.interpodaffinity import terms_of
 from k8slab.controlplane.scheduler.plugins.nodeaffinity import RequiredNodeAffinity
 from k8slab.controlplane.scheduler.plugins.nodeports import port_conflict
 from k8slab.controlplane.scheduler.plugins.noderesources import NodeResourcesFit
@@ -309,6 +312,7 @@ class Scheduler:
         if _is_assigned(pod):
             self.cache.add_pod(pod)
             self._nominated_bound(pod)
+            self._assigned_pod_changed(pod, ASSIGNED_POD_ADD)
         elif self.responsible_for(pod):
             info = PodInfo(pod)
             self._track_nomination(info)
@@ -318,12 +322,14 @@ class Scheduler:
         if _is_assigned(new):
             if _is_assigned(old):
                 self.cache.update_pod(old, new)
+                self._assigned_pod_changed(new, ASSIGNED_POD_UPDATE)
             else:
                 # It left the "unscheduled" view: out of the queue, into the cache (confirming our assumption).
                 m = new["metadata"]
                 self.queue.delete(f"{m.get('namespace') or 'default'}/{m['name']}")
                 self.cache.add_pod(new)
                 self._nominated_bound(new)
+                self._assigned_pod_changed(new, ASSIGNED_POD_ADD)
             return
         if not self.responsible_for(new):
             return
@@ -334,6 +340,29 @@ class Scheduler:
             return
         self._track_nomination(info)
         self.queue.update(old, info)
+
+    def _assigned_pod_changed(self, pod: dict, event) -> None:
+        """``AssignedPodAdded`` / ``AssignedPodUpdated``: retry the unschedulable pods whose required
+        pod affinity selects this pod (``getUnschedulablePodsWithMatchingAffinityTerm``)."""
+        waiting = self.queue.waiting_for_pod_affinity()
+        if not waiting:
+            return
+        m = pod["metadata"]
+        ns, labels = m.get("namespace") or "default", m.get("labels") or {}
+        ns_labels = None
+        moved = []
+        for q in waiting:
+            for t in terms_of(q.info).required:
+                if ns not in t.namespaces and not t.ns_selector.nothing and ns_labels is None:
+                    obj = self.informers.informer("namespaces")
+                    if not obj.running:
+                        obj.start()
+                    ns_labels = ((obj.lister.get(ns) or {}).get("metadata") or {}).get("labels") or {}
+                if t.matches(ns, labels, ns_labels):
+                    moved.append(q)
+                    break
+        if moved:
+            self.queue.move_pods(moved, event)
 
     def _delete_pod(self, pod: dict) -> None:
         if _is_assigned(pod):

@@ -1,7 +1,8 @@
 """The in-tree plugins of kube-scheduler v1.30's default profile, under their real names.
 
 Filter order (``getDefaultPlugins``): NodeUnschedulable, NodeName,
-TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit, PodTopologySpread.
+TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit, PodTopologySpread,
+InterPodAffinity.
 Score weights: TaintToleration 3, NodeAffinity 2, NodeResourcesFit 1,
 PodTopologySpread 2, InterPodAffinity 2, NodeResourcesBalancedAllocation 1,
 ImageLocality 1. ``VolumeBinding`` (between NodeResourcesFit and PodTopologySpread

@@ -25,14 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from k8slab.api.selectors import (
-    DOES_NOT_EXIST,
-    EXISTS,
-    GREATER_THAN,
-    IN,
-    LESS_THAN,
-    NOT_IN,
-    Requirement,
+from k8slab.api.nodeaffinity import (  # noqa: F401  (re-exported: the plugin's historical home)
+    RequiredNodeAffinity,
+    node_selector_term_matches,
 )
 from k8slab.controlplane.scheduler.framework import (
     NODE_ADD,
@@ -49,60 +44,6 @@ NAME = "NodeAffinity"
 ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector"
 ERR_REASON_CONFLICT = "pod affinity terms conflict"
 ERR_REASON_PREFILTER = "node(s) didn't satisfy plugin(s) [NodeAffinity]"
-
-_OPERATORS = {"In": IN, "NotIn": NOT_IN, "Exists": EXISTS, "DoesNotExist": DOES_NOT_EXIST,
-              "Gt": GREATER_THAN, "Lt": LESS_THAN}
-
-
-def _requirement_matches(expr: dict, labels: dict) -> bool:
-    op = _OPERATORS.get(expr.get("operator"))
-    if op is None:
-        return False  # an invalid requirement matches nothing
-    return Requirement(expr.get("key", ""), op, tuple(expr.get("values") or ())).matches(labels)
-
-
-def node_selector_term_matches(term: dict, node: dict) -> bool:
-    """One ``NodeSelectorTerm``: all expressions and fields hold (an empty term matches nothing)."""
-    exprs = term.get("matchExpressions") or []
-    fields = term.get("matchFields") or []
-    if not exprs and not fields:
-        return False
-    m = node.get("metadata") or {}
-    labels = m.get("labels") or {}
-    if not all(_requirement_matches(e, labels) for e in exprs):
-        return False
-    for f in fields:
-        if f.get("key") != "metadata.name":
-            return False
-        if not _requirement_matches(f, {"metadata.name": m.get("name", "")}):
-            return False
-    return True
-
-
-class RequiredNodeAffinity:
-    """``nodeaffinity.GetRequiredNodeAffinity(pod)``: nodeSelector AND (any required term)."""
-
-    __slots__ = ("selector", "terms")
-
-    def __init__(self, selector: dict, terms: list | None):
-        self.selector = selector or {}
-        self.terms = terms  # None: no required node affinity
-
-    @classmethod
-    def of(cls, spec: dict) -> RequiredNodeAffinity:
-        na = (spec.get("affinity") or {}).get("nodeAffinity") or {}
-        req = na.get("requiredDuringSchedulingIgnoredDuringExecution")
-        return cls(spec.get("nodeSelector") or {}, None if req is None else (req.get("nodeSelectorTerms") or []))
-
-    def match(self, node: dict) -> bool:
-        labels = (node.get("metadata") or {}).get("labels") or {}
-        for k, v in self.selector.items():
-            if labels.get(k) != v:
-                return False
-        if self.terms is None:
-            return True
-        return any(node_selector_term_matches(t, node) for t in self.terms)
-
 
 def preferred_terms(pod) -> list[tuple[int, dict]]:
     na = (pod.affinity or {}).get("nodeAffinity") or {}
