@@ -487,11 +487,11 @@ class RolloutStrategies:
             return False
         try:
             old_rss, cleaned = self.cleanup_unhealthy_replicas(old_rss, d, max_scaled_down)
-        except errors.ApiError:
+        except (errors.ApiError, InvalidScaleDown):
             return False
         try:
             scaled = self.scale_down_old_replica_sets_for_rolling_update([*old_rss, new_rs], old_rss, d)
-        except errors.ApiError:
+        except (errors.ApiError, InvalidScaleDown):
             return False
         return cleaned + scaled > 0
 
@@ -505,7 +505,14 @@ class RolloutStrategies:
             if replicas_of(rs) == 0 or replicas_of(rs) == status_of(rs, "availableReplicas"):
                 continue
             count = min(max_cleanup - total, replicas_of(rs) - status_of(rs, "availableReplicas"))
-            _scaled, updated = self.scale_replica_set_and_record_event(rs, replicas_of(rs) - count, d)
+            new_count = replicas_of(rs) - count
+            if new_count > replicas_of(rs):
+                # The status lags a scale-down just made (more pods still available than
+                # the spec now wants): "cleaning up" would scale the old ReplicaSet back up,
+                # past maxSurge. Give up this pass; the ReplicaSet's next status wakes us.
+                raise InvalidScaleDown("when cleaning up unhealthy replicas, got invalid request to scale down "
+                                       f"{_ns_name(rs)} {replicas_of(rs)} -> {new_count}")
+            _scaled, updated = self.scale_replica_set_and_record_event(rs, new_count, d)
             total += count
             old_rss[i] = updated
         return old_rss, total
@@ -523,6 +530,9 @@ class RolloutStrategies:
             if replicas_of(rs) == 0:
                 continue
             count = min(replicas_of(rs), budget - total)
+            if count < 0:  # as the real controller: never "scale down" upwards
+                raise InvalidScaleDown("when scaling down old RS, got invalid request to scale down "
+                                       f"{_ns_name(rs)} {replicas_of(rs)} -> {replicas_of(rs) - count}")
             self.scale_replica_set_and_record_event(rs, replicas_of(rs) - count, d)
             total += count
         return total
@@ -632,6 +642,14 @@ class RolloutStrategies:
         key = f"{d['metadata'].get('namespace')}/{d['metadata']['name']}"
         # a second late, as the real controller, so the deadline has surely passed
         self.progress_check_after(key, max(after, 0) + 1)
+
+
+class InvalidScaleDown(Exception):
+    """A scale-down that would raise ``spec.replicas`` (from a status that lags the spec)."""
+
+
+def _ns_name(obj: dict) -> str:
+    return f"{obj['metadata'].get('namespace')}/{obj['metadata']['name']}"
 
 
 def status_of_conditions(obj: dict) -> list[dict]:

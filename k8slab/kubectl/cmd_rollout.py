@@ -8,13 +8,17 @@ line per object, as kubectl's name printer does: ``deployment.apps/web paused``,
 table. Errors for single objects (``error: deployments.apps "web" is already paused``)
 are printed after the others succeeded.
 
-k8slab simplifies: ``rollout status`` does not block; it reports the rollout's
-state once, with kubectl's own wording, since the simulated cluster only moves
-when it is run.
+k8slab simplifies: ``rollout status`` does not block, since the simulated cluster
+only moves when it is run (and kubectl never runs its clock). It reports the
+rollout's state once, with kubectl's own wording. With ``--timeout`` (say ``5s``)
+on an unfinished rollout it ends as the real one does when the time is up: the
+waiting line, then ``error: timed out waiting for the condition`` (exit code 1).
+``--watch=false`` asks for one line anyway, so it always exits 0.
 """
 
 from __future__ import annotations
 
+from k8slab.api.cron import _go_duration as go_duration
 from k8slab.api.errors import ApiError
 from k8slab.kubectl.cmd_expose import dry_run_strategy
 from k8slab.kubectl.cmd_label import print_errors
@@ -84,8 +88,10 @@ def rollout(kubectl, args: list[str], out: Output, stdin=None) -> None:
                                'specifications include:\n   \'-f rsrc.yaml\'\n   \'--filename=rsrc.json\'\n   '
                                "'<resource> <name>'\n   '<resource>'")
         raise KubectlError("required resource not specified")
-    if sub == "history" and flags.get("revision", 0) < 0:
+    if sub in ("history", "status") and flags.get("revision", 0) < 0:
         raise KubectlError(f"revision must be a positive integer: {flags['revision']}")
+    if sub == "status":
+        status_timeout(flags)  # a bad duration fails before anything is read, as pflag does
     dry = dry_run_strategy(flags) if sub == "undo" else "none"
     namespace = kubectl.namespace(flags)
     request = parse_request(kubectl, positional, f"rollout {sub}") if positional else None
@@ -181,8 +187,41 @@ def rollout_status_message(kind: str, obj: dict) -> tuple[str, bool]:
 def _status(kubectl, kind, obj: dict, flags: dict, out: Output, dry: str) -> None:
     if kind.kind not in HISTORY_KINDS:
         raise KubectlError(f"no status viewer has been implemented for {group_kind(kind)}")
-    message, _done = rollout_status_message(kind.kind, obj)
+    revision = flags.get("revision", 0)
+    if revision > 0 and kind.kind == "Deployment":
+        running = (obj["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision", "0")
+        try:
+            running_revision = int(running)
+        except ValueError:
+            raise KubectlError(f'cannot get the revision: strconv.ParseInt: parsing "{running}": '
+                               "invalid syntax") from None
+        if running_revision != revision:
+            raise KubectlError(f"desired revision ({revision}) is different from running revision "
+                               f"({running_revision})")
+    message, done = rollout_status_message(kind.kind, obj)
     out.print(message)
+    if done or not flags.get("watch", True):
+        return  # --watch=false: one status line is all that was asked for
+    if status_timeout(flags) > 0:
+        # kubectl would watch for the rest of the timeout; nothing can change meanwhile,
+        # because the simulated cluster moves only when it is run, not while kubectl waits
+        raise KubectlError("timed out waiting for the condition")
+
+
+def status_timeout(flags: dict) -> float:
+    """``--timeout`` in seconds (a Go duration such as ``5s`` or ``1m30s``; 0 means never).
+
+    >>> status_timeout({"timeout": "1m30s"}), status_timeout({})
+    (90.0, 0.0)
+    """
+    raw = flags.get("timeout")
+    if raw is None:
+        return 0.0
+    try:
+        return go_duration(raw)
+    except ValueError as e:
+        raise KubectlError(f'invalid argument "{raw}" for "--timeout" flag: {e}',
+                           usage="kubectl rollout status") from None
 
 
 # -- history and undo -----------------------------------------------------------------------------
