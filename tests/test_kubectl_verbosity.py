@@ -35,3 +35,17 @@ def test_failures_show_their_status_and_quiet_commands_log_nothing(c):
     assert requests(c.kubectl("get pods -v=6 --as=alice"))[0][2] == "403 Forbidden"
     assert c.kubectl("get pods").stderr.startswith("No resources") or "round_trippers" not in c.kubectl("get pods")
     assert "round_trippers" not in c.kubectl("get pods -v=5")
+
+
+def test_apply_goes_through_the_callers_client_and_reads_stdin():
+    c = k8slab.Cluster(workers=1, seed=0)
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n"
+    denied = c.kubectl("apply -f -", as_user="alice", input=manifest)
+    assert denied.returncode == 1 and 'User "alice" cannot get resource "configmaps"' in denied
+    assert c.kubectl("apply -f - --as=alice", input=manifest).returncode == 1
+    assert [cm["metadata"]["name"] for cm in c.get("configmaps")] == ["kube-root-ca.crt"]
+    assert c.kubectl("apply -f -", input=manifest) == "configmap/settings created\n"
+    logged = requests(c.kubectl("apply -f - -v=6", input=manifest.replace("a: b", "a: c")))
+    assert [(m, u.rsplit("/", 1)[1]) for m, u, _ in logged] == [
+        ("GET", "settings"), ("PATCH", "settings?fieldManager=kubectl-patch&dryRun=All"),
+        ("GET", "settings"), ("PATCH", "settings?fieldManager=kubectl-patch")]

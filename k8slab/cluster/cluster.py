@@ -39,6 +39,7 @@ from k8slab.apiserver import admission as admission_mod
 from k8slab.apiserver import crd as crd_mod
 from k8slab.apiserver import patch as patch_mod
 from k8slab.apiserver import services as service_registry
+from k8slab.apiserver.priority import ensure_system_priority_classes
 from k8slab.apiserver.quota import enable_quota_admission
 from k8slab.apiserver.rbac import enable_rbac
 from k8slab.apiserver.rbac_bootstrap import cloud_controller_manager_objects
@@ -142,6 +143,9 @@ class Cluster:
         enable_service_account_admission(self.api)
         # the TokenRequest API: the kubelets get their pods' ServiceAccount tokens from it
         self.tokens = ServiceAccountTokens(self.api)
+        self._apply_client = None  # the client of the kubectl command that is applying, if any
+        # the API server's post-start hook: system-node-critical and system-cluster-critical
+        ensure_system_priority_classes(self.api)
         self.api.service_account_tokens = self.tokens
         self.api.mutating.extend([DefaultStorageClass(), StorageObjectInUseProtection()])
         # kube-apiserver's apiextensions part: CRDs become served kinds
@@ -191,10 +195,10 @@ class Cluster:
     # -- boot ------------------------------------------------------------------------------
     def _bootstrap(self) -> None:
         # kube-apiserver's system-namespaces controller creates these at start-up.
-        for ns in SYSTEM_NAMESPACES:
-            self.admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-        # the API server's own Service (10.96.0.1), then kubeadm's CoreDNS add-on (kube-dns at 10.96.0.10)
         apiserver = self.api.client("kube-apiserver")
+        for ns in SYSTEM_NAMESPACES:
+            apiserver.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        # the API server's own Service (10.96.0.1), then kubeadm's CoreDNS add-on (kube-dns at 10.96.0.10)
         for obj in kubernetes_service_objects(node_internal_ip(0)):
             apiserver.create(obj)
         kubeadm = self.api.client("kubeadm")
@@ -374,11 +378,13 @@ class Cluster:
         )
         ref = f"{kind.resource_ref}/{meta.get('name')}"
         ns = meta.get("namespace")
+        # kubectl apply --as alice (or c.kubectl(..., as_user=)) sends its requests as that user
+        client = self._apply_client or self.admin
         try:
             try:
-                live = self.admin.get(kind.group_resource, meta["name"], ns)
+                live = client.get(kind.group_resource, meta["name"], ns)
             except errors.NotFound:
-                return f"{ref} created", ref, None, self.admin.create(obj, ns, dry_run=dry_run)
+                return f"{ref} created", ref, None, client.create(obj, ns, dry_run=dry_run)
             prev = (live["metadata"].get("annotations") or {}).get(LAST_APPLIED)
             try:
                 original = json.loads(prev) if prev else None
@@ -387,7 +393,7 @@ class Cluster:
             patch = patch_mod.three_way_patch(original, obj, live)
             if not patch:
                 return f"{ref} unchanged", ref, live, live
-            merged = self.admin.patch(kind.group_resource, meta["name"], patch, ns, patch_type="strategic",
+            merged = client.patch(kind.group_resource, meta["name"], patch, ns, patch_type="strategic",
                                       dry_run=dry_run)
             return f"{ref} configured", ref, live, merged
         except errors.ApiError as e:
@@ -408,21 +414,33 @@ class Cluster:
             return self.admin.get(kind.group_resource, name, (ns or "default") if kind.namespaced else None)
         return self.admin.list(kind.group_resource, ns, label_selector=selector)["items"]
 
-    def kubectl(self, command: str, *, as_user: str | None = None):
-        """Run a kubectl command line against the cluster; returns its output text (``.returncode`` set)."""
+    def kubectl(self, command: str, *, as_user: str | None = None, input: str | None = None):
+        """Run a kubectl command line against the cluster; returns its output text (``.returncode`` set).
+
+        ``input`` is what kubectl reads on stdin (``apply -f -``); ``as_user`` runs the command
+        with that user's credentials (a member of ``system:authenticated`` only).
+        """
         from k8slab.kubectl.command import Kubectl
 
         client = self.admin
         if as_user is not None:
             client = self.api.client(f"kubectl ({as_user})", user=UserInfo(as_user, ("system:authenticated",)))
-        def apply(src, ns=None):
-            return self.apply(src, ns)
+        def as_caller(method):
+            def run(src, ns=None, client=None):
+                self._apply_client = client
+                try:
+                    return method(src, ns)
+                finally:
+                    self._apply_client = None
+            return run
 
+        apply = as_caller(self.apply)
+        apply.with_client = True  # the hook is given kubectl's client (impersonated, logged) per call
         # create -f / delete -f read manifests the same way apply does
         apply.load = lambda src: [m.obj for m in load_manifests(src)]
-        apply.preview = self.preview
+        apply.preview = as_caller(self.preview)
         k = Kubectl(client, self.kinds, now=lambda: EPOCH + timedelta(seconds=self.loop.now), apply=apply)
-        return k.run(command)
+        return k.run(command, input=input)
 
     # -- operators ---------------------------------------------------------------------------------
     def controller(self, target, *, owns=(), name: str | None = None):

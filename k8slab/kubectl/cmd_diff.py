@@ -95,7 +95,8 @@ def diff(kubectl, args: list[str], out: Output, stdin=None) -> None:
     when = kubectl.time().strftime("%Y-%m-%d %H:%M:%S.000000000 +0000")
     changed = False
     for source in sources:
-        for _, live, merged in preview(_source(source, stdin), flags.get("namespace")):
+        given = {"client": kubectl.client} if getattr(kubectl.apply_hook, "with_client", False) else {}
+        for _, live, merged in preview(_source(source, stdin), flags.get("namespace"), **given):
             live, merged = _mask_secret(live, merged)
             text = unified(file_name(merged), live, merged, when)
             if text:

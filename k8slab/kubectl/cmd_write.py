@@ -177,7 +177,11 @@ def apply(kubectl, args: list[str], out: Output, stdin=None) -> None:
         raise KubectlError("apply is not connected to a cluster in this kubectl (no apply hook)")
     namespace = flags.get("namespace")
     for source in sources:
-        lines = kubectl.apply_hook(_source(source, stdin), namespace)
+        hook = kubectl.apply_hook
+        if getattr(hook, "with_client", False):
+            lines = hook(_source(source, stdin), namespace, client=kubectl.client)
+        else:
+            lines = hook(_source(source, stdin), namespace)
         for line in lines or []:
             out.print(str(line))
 

@@ -81,6 +81,8 @@ class RequestLog:
 
         def logged(*args, **kwargs):
             url = self._url(attr, args, kwargs)
+            if kwargs.get("dry_run"):
+                url += ("&" if "?" in url else "?") + "dryRun=All"
             try:
                 result = inner(*args, **kwargs)
             except ApiError as e:
