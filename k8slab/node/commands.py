@@ -512,6 +512,9 @@ def _c_wget(sh, argv, env):
         if a.startswith("-") and "O" in a and not a.startswith("--"):
             out_file = a.split("O", 1)[1] or (args[k + 1] if k + 1 < len(args) else None)
     skip = {out_file} if out_file else set()
+    for k, a in enumerate(args):  # the values of busybox wget's other options (-T 5, -U agent, -P dir)
+        if a in ("-T", "-U", "-P", "-Y", "-o", "--header", "--post-data") and k + 1 < len(args):
+            skip.add(args[k + 1])
     url = _url_of([a for a in args if a not in skip and not (a.startswith("-T") or a.startswith("--"))])
     if url is None:
         sh.err("wget: missing URL")
@@ -523,7 +526,7 @@ def _c_wget(sh, argv, env):
     if not quiet:
         sh.err(f"Connecting to {url.split('://', 1)[1].split('/', 1)[0]}")
     try:
-        resp = sh.ctx.http(url)
+        resp = sh.ctx.http(url, {"User-Agent": "Wget"})  # what busybox wget sends
     except LookupError:
         sh.err(f"wget: bad address '{host}'")
         return 1

@@ -25,6 +25,7 @@ import weakref
 from k8slab.api import errors
 from k8slab.api.objects import owner_reference
 from k8slab.api.quantity import cpu_millis, to_bytes
+from k8slab.network.dns import resolv_conf as dns_resolv_conf
 from k8slab.node.images import lookup, normalize
 from k8slab.node.program import Volume, container_argv, expand_env_refs
 from k8slab.node.runtime import new_volume
@@ -91,17 +92,8 @@ def search_domains(pod: dict) -> list[str]:
 
 
 def resolv_conf(pod: dict) -> str:
-    spec = pod.get("spec") or {}
-    policy = spec.get("dnsPolicy", "ClusterFirst")
-    if policy == "Default" or (spec.get("hostNetwork") and policy == "ClusterFirst"):
-        return "nameserver 172.18.0.1\noptions ndots:0\n"
-    if policy == "None":
-        cfg = spec.get("dnsConfig") or {}
-        out = "".join(f"nameserver {n}\n" for n in cfg.get("nameservers") or [])
-        if cfg.get("searches"):
-            out = f"search {' '.join(cfg['searches'])}\n" + out
-        return out
-    return (f"search {' '.join(search_domains(pod))}\nnameserver {CLUSTER_DNS}\noptions ndots:5\n")
+    """The file the kubelet writes: the same one the cluster's resolver reads (dnsPolicy, dnsConfig)."""
+    return dns_resolv_conf(pod)
 
 
 # -- volumes ------------------------------------------------------------------------------------------
