@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import zlib
 
-from k8slab.kubectl.cmd_write import _source
+from k8slab.kubectl.cmd_write import _source, call_hook
 from k8slab.kubectl.command import KubectlError, Output
 from k8slab.kubectl.encoding import to_yaml
 from k8slab.kubectl.flags import Flag
@@ -95,8 +95,7 @@ def diff(kubectl, args: list[str], out: Output, stdin=None) -> None:
     when = kubectl.time().strftime("%Y-%m-%d %H:%M:%S.000000000 +0000")
     changed = False
     for source in sources:
-        given = {"client": kubectl.client} if getattr(kubectl.apply_hook, "with_client", False) else {}
-        for _, live, merged in preview(_source(source, stdin), flags.get("namespace"), **given):
+        for _, live, merged in call_hook(kubectl, preview, _source(source, stdin), flags.get("namespace")):
             live, merged = _mask_secret(live, merged)
             text = unified(file_name(merged), live, merged, when)
             if text:

@@ -102,23 +102,15 @@ def _get(kubectl, request, flags: dict, fmt: str, all_ns: bool, namespace: str |
         results = [(kind, sort_objects(objs, flags["sort-by"])) for kind, objs in results]
     everything = [(kind, obj) for kind, objs in results for obj in objs]
 
-    if fmt in ("yaml", "json"):
+    if fmt in ("yaml", "json") or fmt.startswith("jsonpath="):
+        # one named object prints as itself, anything else as a List of items
+        if request.single_item and not everything:
+            return
         if request.single_item and len(everything) == 1:
             doc = for_output(everything[0][1], everything[0][0])
-        elif request.single_item and not everything:
-            return
         else:
             doc = as_list([for_output(o, k) for k, o in everything])
-        out.write(encode(doc, fmt))
-        return
-    if fmt.startswith("jsonpath="):
-        if request.single_item and len(everything) == 1:
-            data = for_output(everything[0][1], everything[0][0])
-        elif request.single_item and not everything:
-            return
-        else:
-            data = as_list([for_output(o, k) for k, o in everything])
-        out.write(jsonpath_output(fmt.split("=", 1)[1], data))
+        out.write(encode(doc, fmt) if fmt in ("yaml", "json") else jsonpath_output(fmt.split("=", 1)[1], doc))
         return
     if fmt.startswith("custom-columns="):
         objects = [for_output(o, k) for k, o in everything]

@@ -166,6 +166,14 @@ APPLY_FLAGS = [
 ]
 
 
+def call_hook(kubectl, hook, source, namespace):
+    """Call the cluster's apply hook (or its preview), with kubectl's client when the hook takes it
+    (so ``--as`` and ``-v=6`` apply to its requests too)."""
+    if getattr(kubectl.apply_hook, "with_client", False):
+        return hook(source, namespace, client=kubectl.client)
+    return hook(source, namespace)
+
+
 def apply(kubectl, args: list[str], out: Output, stdin=None) -> None:
     positional, flags = kubectl.parse(args, APPLY_FLAGS, "apply")
     if positional:
@@ -177,11 +185,7 @@ def apply(kubectl, args: list[str], out: Output, stdin=None) -> None:
         raise KubectlError("apply is not connected to a cluster in this kubectl (no apply hook)")
     namespace = flags.get("namespace")
     for source in sources:
-        hook = kubectl.apply_hook
-        if getattr(hook, "with_client", False):
-            lines = hook(_source(source, stdin), namespace, client=kubectl.client)
-        else:
-            lines = hook(_source(source, stdin), namespace)
+        lines = call_hook(kubectl, kubectl.apply_hook, _source(source, stdin), namespace)
         for line in lines or []:
             out.print(str(line))
 

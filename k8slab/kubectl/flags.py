@@ -119,3 +119,28 @@ def parse(args: list[str], spec: list[Flag]) -> tuple[list[str], dict]:
         else:
             positional.append(arg)
     return positional, values
+
+
+def flag_values(args: list[str], names: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``(flag, value)`` for each of the ``names`` (``--as``, ``-v``) given as ``flag=value`` or
+    ``flag value``, in order, before any ``--`` (what follows belongs to a command in a container).
+
+    >>> flag_values(["get", "pods", "--as=alice", "-v", "6", "--", "--as=bob"], ("--as", "-v"))
+    [('--as', 'alice'), ('-v', '6')]
+    """
+    found = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            break
+        for flag in names:
+            if a.startswith(flag + "="):
+                found.append((flag, a[len(flag) + 1:]))
+                break
+            if a == flag and i + 1 < len(args):
+                found.append((flag, args[i + 1]))
+                i += 1
+                break
+        i += 1
+    return found

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from k8slab.api import errors
 from k8slab.apiserver.request import UserInfo
+from k8slab.kubectl.flags import flag_values
 
 AUTHENTICATED = "system:authenticated"
 UNAUTHENTICATED = "system:unauthenticated"
@@ -30,25 +31,11 @@ UNAUTHENTICATED = "system:unauthenticated"
 def impersonation_flags(args: list[str]) -> tuple[str | None, list[str]]:
     """The values of ``--as`` and ``--as-group`` in a command line (flags after ``--`` do not count)."""
     user, groups = None, []
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a == "--":
-            break
-        for flag in ("--as", "--as-group"):
-            value = None
-            if a.startswith(flag + "="):
-                value = a[len(flag) + 1:]
-            elif a == flag and i + 1 < len(args):
-                value = args[i + 1]
-                i += 1
-            if value is not None:
-                if flag == "--as":
-                    user = value
-                else:
-                    groups.append(value)
-                break
-        i += 1
+    for flag, value in flag_values(args, ("--as", "--as-group")):
+        if flag == "--as":
+            user = value
+        else:
+            groups.append(value)
     return user, groups
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from k8slab.api.errors import ApiError
+from k8slab.kubectl.flags import flag_values
 
 SERVER = "https://127.0.0.1:6443"
 PID = 4242
@@ -31,17 +32,8 @@ _METHODS = {"get": "GET", "list": "GET", "create": "POST", "update": "PUT", "upd
 
 def verbosity(args: list[str]) -> int:
     """The value of ``-v`` / ``--v`` in a command line (0 when absent or not a number)."""
-    for i, a in enumerate(args):
-        if a == "--":
-            break
-        for flag in ("-v", "--v"):
-            value = None
-            if a.startswith(flag + "="):
-                value = a[len(flag) + 1:]
-            elif a == flag and i + 1 < len(args):
-                value = args[i + 1]
-            if value is not None:
-                return int(value) if value.isdigit() else 0
+    for _flag, value in flag_values(args, ("-v", "--v")):
+        return int(value) if value.isdigit() else 0
     return 0
 
 
