@@ -142,22 +142,26 @@ def test_an_updated_configmap_does_not_change_the_environment_of_a_running_conta
     assert _out(c.kubectl("exec reader -- printenv COLOR")) == "blue\n"
 
 
-@pytest.mark.xfail(strict=True, reason="k8slab's kubelet reads ConfigMap volumes once, when the pod starts "
-                                       "(node/containerconfig.py); a real kubelet rewrites them at its next "
-                                       "pod sync, within about a minute")
 def test_an_updated_configmap_eventually_changes_the_mounted_file(c):
     c.apply(APP_CONFIG)
     c.apply(_pod("reader", "sleep 3600", """\
     volumeMounts:
     - {name: config, mountPath: /etc/config}
+    env:
+    - name: COLOR
+      valueFrom: {configMapKeyRef: {name: app-config, key: color}}
 """, volumes="""\
   - name: config
     configMap: {name: app-config}
 """))
     c.run()
-    c.apply(APP_CONFIG.replace("level=3", "level=4"))
-    c.run(seconds=180)
+    c.apply(APP_CONFIG.replace("level=3", "level=4").replace("color: blue", "color: green"))
+    c.run(seconds=1)
+    assert "level=3" in _out(c.kubectl("exec reader -- cat /etc/config/app.properties"))  # not yet
+    c.run(seconds=60)  # the kubelet's next periodic sync of the pod (--sync-frequency 1m)
     assert _out(c.kubectl("exec reader -- cat /etc/config/app.properties")) == "greeting=hello\nlevel=4\n"
+    assert _out(c.kubectl("exec reader -- cat /etc/config/color")) == "green"
+    assert _out(c.kubectl("exec reader -- sh -c 'echo $COLOR'")) == "blue\n"  # the environment never changes
 
 
 # -- missing and optional ConfigMaps -----------------------------------------------------------------------

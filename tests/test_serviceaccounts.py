@@ -189,9 +189,8 @@ def test_a_pod_runs_as_the_default_service_account_and_mounts_its_api_access_vol
     assert c.kubectl(f"exec p -- ls {sa_dir}").stdout == "ca.crt\nnamespace\ntoken\n"
     pod = c.get("pod", "p")
     [files] = c.kubelets[pod["spec"]["nodeName"]].workers[pod["metadata"]["uid"]].volumes[name].layers
-    # (k8slab's exec ends its output with a newline, which a real cat of these files would not print)
     assert files["/namespace"] == "default"
-    assert c.kubectl(f"exec p -- cat {sa_dir}/namespace").stdout == "default\n"
+    assert c.kubectl(f"exec p -- cat {sa_dir}/namespace").stdout == "default"  # no final newline, as in the file
     ca = c.get("configmap", ROOT_CA_CONFIGMAP)["data"]["ca.crt"]
     assert files["/ca.crt"] == ca
     # the token is a real bound token from the TokenRequest API: it authenticates as the pod's account

@@ -192,11 +192,8 @@ def pod_volumes(worker) -> dict[str, Volume]:
             out[name] = new_volume(f"emptyDir:{name}")
         elif "configMap" in vol or "secret" in vol:
             secret = "configMap" not in vol
-            src = vol["secret" if secret else "configMap"]
-            data = _config_data(worker, secret, src.get("secretName" if secret else "name"), src.get("optional"),
-                                lambda msg, vol_name=name: MountError(vol_name, msg))
-            files = None if data is None else _key_files(data, src.get("items"))
-            out[name] = new_volume(f"{'secret' if secret else 'configMap'}:{name}", files, True)
+            out[name] = new_volume(f"{'secret' if secret else 'configMap'}:{name}", _config_volume_files(worker, vol),
+                                   True)
         elif "downwardAPI" in vol:
             files = {"/" + it["path"]: _field_value(pod, (it.get("fieldRef") or {}).get("fieldPath", ""))
                      for it in vol["downwardAPI"].get("items") or () if it.get("fieldRef")}
@@ -253,6 +250,42 @@ def pod_volumes(worker) -> dict[str, Volume]:
         else:
             out[name] = new_volume(f"{name}")
     return out
+
+
+def _config_volume_files(worker, vol: dict) -> dict | None:
+    """The files of a ``configMap`` or ``secret`` volume: one per key (or per listed item)."""
+    secret = "configMap" not in vol
+    src = vol["secret" if secret else "configMap"]
+    data = _config_data(worker, secret, src.get("secretName" if secret else "name"), src.get("optional"),
+                        lambda msg, vol_name=vol["name"]: MountError(vol_name, msg))
+    return None if data is None else _key_files(data, src.get("items"))
+
+
+def refresh_config_volumes(worker, now: float) -> list[str]:
+    """The kubelet's periodic pod sync for ConfigMap and Secret volumes: rewrite the files whose
+    source changed since they were written (keys added, changed or removed); returns the volumes changed.
+
+    A source that has gone missing leaves the files as they are, as the real kubelet does.
+    """
+    changed = []
+    for vol in (worker.pod.get("spec") or {}).get("volumes") or ():
+        if "configMap" not in vol and "secret" not in vol:
+            continue
+        volume = worker.volumes.get(vol["name"])
+        if volume is None:
+            continue
+        try:
+            files = _config_volume_files(worker, vol) or {}
+        except MountError:
+            continue
+        old = {p for p in volume._paths() if volume.read(p, now) is not None}
+        updates = {p: c for p, c in files.items() if volume.read(p, now) != c}
+        updates.update({p: None for p in old - set(files)})
+        for path, content in sorted(updates.items()):
+            volume.write(path, content, now, None)
+        if updates:
+            changed.append(vol["name"])
+    return changed
 
 
 def _token(worker, source: dict) -> str:

@@ -38,6 +38,9 @@ CREATE_SECONDS = 0.1
 PULL_ERROR_RESYNC = 1.0
 
 
+# the kubelet's --sync-frequency: how often every pod is synced again, changed or not
+SYNC_FREQUENCY = 60.0
+
 class ContainerState:
     """The kubelet's memory of one container of the pod (across its restarts)."""
 
@@ -324,7 +327,17 @@ class PodWorker:
             self.retry = self._later(delay, self._retry_sync, what=f"retry volumes of {self.ref}", background=True)
             return False
         self.volumes_ready = True
+        if any("configMap" in v or "secret" in v for v in (self.spec.get("volumes") or ())):
+            self._later(SYNC_FREQUENCY, self._periodic_sync, what=f"periodic sync of {self.ref}", background=True)
         return True
+
+    def _periodic_sync(self) -> None:
+        """Every ``--sync-frequency`` (1 min) the kubelet syncs the pod again: ConfigMap and Secret
+        volumes get the sources' current keys (environment variables never change)."""
+        if self.state != "active":
+            return
+        containerconfig.refresh_config_volumes(self, self.k.loop.now)
+        self._later(SYNC_FREQUENCY, self._periodic_sync, what=f"periodic sync of {self.ref}", background=True)
 
     def _retry_sync(self) -> None:
         self.retry = None

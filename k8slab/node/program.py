@@ -242,6 +242,7 @@ class _LogStream:
         if self.buf:
             self.proc.emit(self.proc.ctx.clock, self.stream, self.buf)
             self.buf = ""
+            self.proc.unterminated.add(self.stream)  # `printf abc`: the last line has no newline
 
 
 class ProcessContext:
@@ -363,6 +364,7 @@ class Process:
         self.announced: set[tuple[int, float]] = set()  # listen times the runtime made events of
         self.follow = None
         self.dropped = 0
+        self.unterminated: set[str] = set()  # streams whose output did not end with a newline
 
     def __repr__(self) -> str:
         state = "exited" if self.exit_time is not None else ("blocked" if self.blocked else "running")

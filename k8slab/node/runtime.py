@@ -508,8 +508,7 @@ class ContainerRuntime:
         ctx.image_tag = c.image.tag
         proc = Process(ctx, program)
         proc.advance(now + 60.0, now + 60.0)
-        out = "".join(line + "\n" for _t, s, line in proc.out if s == "stdout")
-        err = "".join(line + "\n" for _t, s, line in proc.out if s == "stderr")
+        out, err = (_stream_text(proc, stream) for stream in ("stdout", "stderr"))
         code = proc.exit_code if proc.exit_code is not None else 0
         return out, err, code
 
@@ -550,6 +549,12 @@ class ContainerRuntime:
         resp.ip = ip
         return resp
 
+
+
+def _stream_text(proc, stream: str) -> str:
+    """What an exec'd command wrote on one stream, exactly (``cat`` of a file without a final newline)."""
+    text = "".join(line + "\n" for _t, s, line in proc.out if s == stream)
+    return text[:-1] if stream in proc.unterminated and text else text
 
 def new_volume(name: str, files: dict | None = None, read_only: bool = False) -> Volume:
     """A pod volume (emptyDir, or ConfigMap/Secret files) for ``create_container`` mounts."""
