@@ -195,7 +195,7 @@ def test_a_pod_runs_as_the_default_service_account_and_mounts_its_api_access_vol
     assert files["/ca.crt"] == ca
     # the token is a real bound token from the TokenRequest API: it authenticates as the pod's account
     token = files["/token"]
-    assert c.kubectl(f"exec p -- cat {sa_dir}/token").stdout == token + "\n"
+    assert c.kubectl(f"exec p -- cat {sa_dir}/token").stdout == token
     assert c.api.tokens[token].name == "system:serviceaccount:default:default"
     claims = decode_claims(token)
     assert claims["exp"] - claims["iat"] == 3607
