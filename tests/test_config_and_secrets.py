@@ -162,6 +162,11 @@ def test_an_updated_configmap_eventually_changes_the_mounted_file(c):
     assert _out(c.kubectl("exec reader -- cat /etc/config/app.properties")) == "greeting=hello\nlevel=4\n"
     assert _out(c.kubectl("exec reader -- cat /etc/config/color")) == "green"
     assert _out(c.kubectl("exec reader -- sh -c 'echo $COLOR'")) == "blue\n"  # the environment never changes
+    # the kubelet watches the ConfigMap (one LIST and WATCH, pinned by name); later syncs send nothing
+    mark = c.trace.mark()
+    c.run(seconds=180)
+    assert [e for e in c.trace.since(mark) if e.type == "request" and e.actor.startswith("kubelet")
+            and e.resource == "configmaps"] == []
 
 
 # -- missing and optional ConfigMaps -----------------------------------------------------------------------

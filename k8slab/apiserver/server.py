@@ -213,12 +213,20 @@ class APIServer:
     def authorize(self, user: UserInfo, req: Request, kind: Kind) -> None:
         if self.authorizer is _allow_all:  # the default: nothing to decide (and no attributes to build)
             return
+        name = req.name
+        if name is None and req.verb in ("list", "watch"):
+            # RequestInfo: a list or watch pinned by fieldSelector metadata.name=X is about object X
+            # (how a kubelet may watch just the ConfigMaps its pods use)
+            for term in (req.options.get("fieldSelector") or "").split(","):
+                key, sep, value = term.partition("=")
+                if sep and key.strip() == "metadata.name" and not key.endswith("!"):
+                    name = value.lstrip("=").strip()
         attrs = {
             "verb": req.verb,
             "resource": kind.plural,
             "group": kind.group,
             "namespace": req.namespace if kind.namespaced else None,
-            "name": req.name,
+            "name": name,
             "subresource": req.subresource,
         }
         reason = self.authorizer(user, attrs)
@@ -661,7 +669,8 @@ class APIServer:
         token: str | None = None,
     ) -> Watcher:
         """Open a watch: ``handler(event_type, obj)`` is called for each change, later on the clock."""
-        req = Request("watch", resource, namespace, None, None, None, token or self.admin_token, actor)
+        req = Request("watch", resource, namespace, None, None, None, token or self.admin_token, actor,
+                      {"fieldSelector": field_selector} if field_selector else {})
         user = self.authenticate(req)
         kind = self.kinds.resolve(resource)
         if kind is None:

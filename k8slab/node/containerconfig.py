@@ -116,13 +116,14 @@ def _data_of(obj: dict, secret: bool) -> dict:
     return data
 
 
-def _config_data(worker, secret: bool, name, optional, fail) -> dict | None:
+def _config_data(worker, secret: bool, name, optional, fail, get=None) -> dict | None:
     """The (decoded) data of the ConfigMap or Secret called ``name``.
 
     ``None`` when it is missing and ``optional``; otherwise a missing one raises
     ``fail(message)`` with the kubelet's message (``configmap "x" not found``).
+    ``get(resource, name)`` reads it (default: a GET from the API server).
     """
-    obj = _get(worker, "secrets" if secret else "configmaps", name or "")
+    obj = (get or (lambda resource, n: _get(worker, resource, n)))("secrets" if secret else "configmaps", name or "")
     if obj is None:
         if optional:
             return None
@@ -252,18 +253,19 @@ def pod_volumes(worker) -> dict[str, Volume]:
     return out
 
 
-def _config_volume_files(worker, vol: dict) -> dict | None:
+def _config_volume_files(worker, vol: dict, get=None) -> dict | None:
     """The files of a ``configMap`` or ``secret`` volume: one per key (or per listed item)."""
     secret = "configMap" not in vol
     src = vol["secret" if secret else "configMap"]
     data = _config_data(worker, secret, src.get("secretName" if secret else "name"), src.get("optional"),
-                        lambda msg, vol_name=vol["name"]: MountError(vol_name, msg))
+                        lambda msg, vol_name=vol["name"]: MountError(vol_name, msg), get)
     return None if data is None else _key_files(data, src.get("items"))
 
 
 def refresh_config_volumes(worker, now: float) -> list[str]:
     """The kubelet's periodic pod sync for ConfigMap and Secret volumes: rewrite the files whose
     source changed since they were written (keys added, changed or removed); returns the volumes changed.
+    The sources come from the kubelet's watches on them, so a sync sends no request.
 
     A source that has gone missing leaves the files as they are, as the real kubelet does.
     """
@@ -274,8 +276,13 @@ def refresh_config_volumes(worker, now: float) -> list[str]:
         volume = worker.volumes.get(vol["name"])
         if volume is None:
             continue
+        watched = getattr(worker.k, "watched", None)
+        get = None
+        if watched is not None:
+            def get(resource, name, watched=watched):
+                return watched(resource, worker.namespace, name)
         try:
-            files = _config_volume_files(worker, vol) or {}
+            files = _config_volume_files(worker, vol, get) or {}
         except MountError:
             continue
         old = {p for p in volume._paths() if volume.read(p, now) is not None}

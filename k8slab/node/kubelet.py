@@ -159,6 +159,8 @@ class Kubelet:
         self.node: dict | None = None  # the Node as last read or written
         self.informer: Informer | None = None
         self.node_informer: Informer | None = None  # its own Node, as the API server has it
+        # the ConfigMap and Secret manager (Watch strategy): one watch per object a pod's volume uses
+        self._object_watches: dict[tuple[str, str, str], Informer] = {}
         self.lease: dict | None = None
         self.allocated = {"cpu": 0, "memory": 0, "pods": 0}
         self.dataplane = None  # set by the cluster: resolve(name, pod) / http(url, pod) for programs
@@ -210,6 +212,16 @@ class Kubelet:
         if self.pod_cidr is None:
             self.later(POD_CIDR_POLL, self._poll_pod_cidr, what="wait for the node's pod CIDR")
 
+    def watched(self, resource: str, namespace: str, name: str) -> dict | None:
+        """A ConfigMap or Secret as the kubelet's watch on it has it (the watch starts on first use)."""
+        key = (resource, namespace, name)
+        inf = self._object_watches.get(key)
+        if inf is None:
+            inf = Informer(self.client, resource, namespace=namespace, field_selector=f"metadata.name={name}")
+            inf.start()
+            self._object_watches[key] = inf
+        return inf.lister.get(name, namespace)
+
     def stop(self) -> None:
         """The node fails: the kubelet process is gone, its containers stay as they are."""
         if not self.running:
@@ -224,6 +236,9 @@ class Kubelet:
         if self.node_informer is not None:
             self.node_informer.stop()
             self.node_informer = None
+        for inf in self._object_watches.values():
+            inf.stop()
+        self._object_watches.clear()
         self.puller.reset()
         self.runtime.freeze()
         self.api.kubelet_endpoints.pop(self.name, None)
