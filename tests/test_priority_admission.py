@@ -168,3 +168,21 @@ def test_a_high_priority_class_preempts_through_admission():
     assert vip["spec"]["nodeName"] == "worker-1" and vip["status"]["phase"] == "Running"
     preempted = [e for e in c.get("events", namespace="default") if e["reason"] == "Preempted"]
     assert len(preempted) == 1 and preempted[0]["involvedObject"]["name"].startswith("filler")
+
+
+def test_a_priorityclass_and_a_pod_using_it_apply_together():
+    import k8slab
+
+    c = k8slab.Cluster(workers=1, seed=0)
+    assert c.apply("""\
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: critical}
+value: 100000
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec: {priorityClassName: critical, containers: [{name: a, image: "nginx:1.27"}]}
+""") == ["priorityclass.scheduling.k8s.io/critical created", "pod/p created"]
+    assert c.get("pod", "p")["spec"]["priority"] == 100000

@@ -335,12 +335,16 @@ class Cluster:
         batch_accounts = {((m.obj.get("metadata") or {}).get("namespace") or namespace or "default",
                            (m.obj.get("metadata") or {}).get("name"))
                           for m in manifests if m.obj.get("kind") == "ServiceAccount"}
+        # and a PriorityClass of the batch (the Priority admission plugin looks it up)
+        batch_classes = {(m.obj.get("metadata") or {}).get("name") for m in manifests
+                         if m.obj.get("kind") == "PriorityClass"}
         for m in manifests:
             ns = (m.obj.get("metadata") or {}).get("namespace") or namespace
             if ns in batch_namespaces and not self._namespace_exists(ns):
                 continue
-            if m.obj.get("kind") == "Pod" and (ns or "default", (m.obj.get("spec") or {}).get(
-                    "serviceAccountName") or "default") in batch_accounts:
+            if m.obj.get("kind") == "Pod" and (
+                    (ns or "default", (m.obj.get("spec") or {}).get("serviceAccountName") or "default")
+                    in batch_accounts or (m.obj.get("spec") or {}).get("priorityClassName") in batch_classes):
                 continue
             self._apply_one(m, namespace, dry_run=True)
         return [self._apply_one(m, namespace, dry_run=False) for m in manifests]
