@@ -598,13 +598,18 @@ class Cluster:
         it changes ``obj`` in place. Hooks run where admission webhooks run: mutating ones
         after the built-in mutating plugins, validating ones after validation. A denial reads
         ``admission webhook "no-latest" denied the request: …``; a hook that raises denies
-        with its exception. ``c.remove_admission(name)`` takes it out again.
+        with its exception. ``c.remove_admission(name)`` takes it out again; registering a
+        name again (re-running the notebook cell) replaces the earlier hook, as re-applying a
+        webhook configuration would.
         """
-        chain = self.api.mutating if mutating else self.api.validating
-        if any(getattr(p, "name", None) == name for p in [*self.api.mutating, *self.api.validating]):
-            raise errors.K8sLabError(f'an admission hook named "{name}" is already registered')
+        builtin = {type(p).__name__ for p in [*self.api.mutating, *self.api.validating]
+                   if not isinstance(p, admission_mod.FunctionAdmission)}
+        if name in builtin:
+            raise errors.K8sLabError(f'"{name}" is a built-in admission plugin: choose another name')
 
         def register(fn):
+            self.remove_admission(name)
+            chain = self.api.mutating if mutating else self.api.validating
             chain.append(admission_mod.FunctionAdmission(name, fn, mutating, set(kinds) if kinds else None))
             return fn
 
