@@ -55,3 +55,14 @@ def test_an_upstream_that_refuses_the_connection_is_nginxs_502():
     assert (resp.status, resp.reason) == (502, "Bad Gateway")
     assert "<title>502 Bad Gateway</title>" in resp.body
     assert resp.hops[-1].kind == "ingress" and "failed" in resp.hops[-1].text and "(502)" in resp.hops[-1].text
+
+
+def test_busybox_wget_sends_its_header_option():
+    c = k8slab.Cluster(workers=2, seed=0)
+    c.install("ingress-nginx")
+    c.apply(SHOP)
+    c.kubectl("run box --image=busybox:1.36 -- sleep 3600")
+    c.run()
+    lb = c.get("service", "ingress-nginx-controller", namespace="ingress-nginx")["status"]["loadBalancer"][
+        "ingress"][0]["ip"]
+    assert c.kubectl(f"exec box -- wget -q -O - --header 'Host: shop.example.com' http://{lb}/") == "shop\n"

@@ -526,7 +526,12 @@ def _c_wget(sh, argv, env):
     if not quiet:
         sh.err(f"Connecting to {url.split('://', 1)[1].split('/', 1)[0]}")
     try:
-        resp = sh.ctx.http(url, {"User-Agent": "Wget"})  # what busybox wget sends
+        headers = {"User-Agent": "Wget"}  # what busybox wget sends, unless --header says otherwise
+        for k, a in enumerate(args):
+            if a == "--header" and k + 1 < len(args) and ":" in args[k + 1]:
+                name, value = args[k + 1].split(":", 1)
+                headers[name.strip()] = value.strip()
+        resp = sh.ctx.http(url, headers)
     except LookupError:
         sh.err(f"wget: bad address '{host}'")
         return 1
