@@ -19,6 +19,10 @@ PNG, the two kubectl tables; the rest of a click is the action and "run until se
 and the growth from 5 to 50 and from 50 to 500 nodes (ratios of the wall medians). The target is a click
 under 200 ms at 50 nodes. ``--profile N`` adds a cProfile of cordon clicks at N nodes.
 
+Wall time counts whatever else the machine runs; cpu time is the one to compare between
+runs on a shared machine. From ``plot.cluster``'s ``MAX_NODES`` (60) up the figure is
+sampled, so at 500 nodes it draws 60 node boxes and counts the rest in its subtitle.
+
     python benchmarks/widget_interaction.py                 # N = 5, 50, 500
     python benchmarks/widget_interaction.py -r 7 5 50       # 7 repeats, two sizes
     python benchmarks/widget_interaction.py --profile 50 50

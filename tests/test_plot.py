@@ -5,6 +5,7 @@ chosen here; ``fig.k8slab`` says what was drawn, and the artists carry ``gid``s,
 tests check both the record and the picture itself.
 """
 
+import io
 import subprocess
 import sys
 
@@ -16,6 +17,7 @@ import k8slab
 from k8slab import plot
 from k8slab.api import errors
 from k8slab.api.quantity import cpu_millis, to_bytes
+from k8slab.viz.batch import Labels
 from k8slab.viz.palette import ERROR, STATIC_POD_COLOUR, owner_colour
 
 WEB = """
@@ -94,6 +96,17 @@ def _gids(fig, prefix):
                   if isinstance(a.get_gid(), str) and a.get_gid().startswith(prefix))
 
 
+def _texts(ax):
+    """Every string drawn in ``ax``: ``Text`` artists and labels drawn as outlines (``Labels``)."""
+    return [t.get_text() for t in ax.texts] + [t for a in ax.get_children() if isinstance(a, Labels) for t in a.texts]
+
+
+def _texts_of_figure(fig):
+    """The strings of the figure's own labels (its title block when drawn as outlines)."""
+    return [t.get_text() for t in fig.texts] + [t for a in fig.get_children() if isinstance(a, Labels)
+                                                for t in a.texts]
+
+
 def _png(fig, tmp_path, name):
     path = tmp_path / f"{name}.png"
     fig.savefig(path)
@@ -124,8 +137,10 @@ def test_cluster_draws_a_box_per_node_and_a_chip_per_pod_on_it(lab, tmp_path):
     assert _gids(fig, "node:") == ["node:control-plane", "node:worker-1", "node:worker-2", "node:worker-3"]
     assert len(_gids(fig, "pod:")) == len(lab.get("pods", namespace=None))
     assert fig.k8slab["control_plane"] == ["control-plane"]
-    texts = {t.get_text() for t in fig.axes[0].texts}
+    texts = set(_texts(fig.axes[0]))
     assert {p["metadata"]["name"] for p in lab.get("pods")} <= texts
+    # every label is drawn as outlines in one artist (hundreds of Text artists redraw too slowly)
+    assert not fig.axes[0].texts and not fig.texts
     _png(fig, tmp_path, "cluster")
 
 
@@ -177,7 +192,7 @@ def test_cluster_shows_notready_cordoned_and_pending_differently(tmp_path):
     assert fig.k8slab["pod_state"]["default/big"] == "Pending"
     _patch(fig, "pending")
     assert {"Ready", "NotReady", "SchedulingDisabled (cordoned)"} <= set(fig.k8slab["legend"])
-    headers = {t.get_text() for t in fig.axes[0].texts}
+    headers = set(_texts(fig.axes[0]))
     assert {"NotReady", "Ready,SchedulingDisabled"} <= headers
     _png(fig, tmp_path, "cluster-troubles")
 
@@ -191,10 +206,21 @@ def test_many_nodes_drop_names_for_chips_and_bundle_service_edges():
     chips = [a for a in fig.axes[0].get_children() if isinstance(a, PolyCollection) and a.get_gid() == "chips"]
     assert len(chips) == 1
     assert len(chips[0].get_paths()) == len(c.get("pods", namespace=None))
-    texts = {t.get_text() for t in fig.axes[0].texts}
+    texts = set(_texts(fig.axes[0]))
     assert not {p["metadata"]["name"] for p in c.get("pods", namespace=None)} & texts
     counts = _pods_by_node(c)
     assert f"{len(counts['worker-3'])} pods" in texts
+    # crowded: each node's box and header in one collection, its two bars (background, fill) in another
+    boxes, bars = (next(a for a in fig.axes[0].get_children() if a.get_gid() == gid) for gid in ("boxes", "bars"))
+    assert len(boxes.get_paths()) == 2 * len(fig.k8slab["nodes"])
+    assert len(bars.get_paths()) == 4 * len(fig.k8slab["nodes"])
+    widths = [p.get_extents().width for p in bars.get_paths()]
+    for i, node in enumerate(fig.k8slab["nodes"]):
+        for j, res in enumerate(("cpu", "memory")):
+            requested, allocatable = fig.k8slab["allocation"][node][res]
+            background, fill = widths[4 * i + 2 * j], widths[4 * i + 2 * j + 1]
+            assert fill / background == pytest.approx(min(requested / allocatable, 1.0))
+    assert fig.k8slab["hidden"] == {} and fig.k8slab["hidden_pods"] == 0
     # 45 "selects" edges are drawn as one arrow per node holding web pods, each saying how many
     topo = plot.topology(c)
     assert topo.k8slab["edges"]["selects"] == 45 + 2
@@ -202,6 +228,54 @@ def test_many_nodes_drop_names_for_chips_and_bundle_service_edges():
     assert len(_gids(topo, "selects:service/default/web")) == len(web_nodes)
     marks = [t.get_text() for t in topo.axes[0].texts if t.get_text().startswith("×")]
     assert sum(int(m[1:]) for m in marks) == 45 + 2
+
+
+def test_a_large_cluster_is_sampled_keeping_the_nodes_in_trouble():
+    c = k8slab.Cluster(workers=9, seed=0)
+    c.apply(WEB.replace("replicas: 3", "replicas: 9"))
+    c.run()
+    c.kubectl("cordon worker-8")
+    c.fail_node("worker-9")
+    c.run(seconds=60)
+    fig = plot.cluster(c, max_nodes=5)
+    # the control plane, the two nodes in trouble, then the first workers by name; in drawing order
+    assert fig.k8slab["nodes"] == ["control-plane", "worker-1", "worker-2", "worker-8", "worker-9"]
+    assert fig.k8slab["node_state"]["worker-8"] == "SchedulingDisabled"
+    assert fig.k8slab["node_state"]["worker-9"] == "NotReady"
+    assert fig.k8slab["hidden"] == {"Ready": 5}
+    on_hidden = _pods_by_node(c)
+    assert fig.k8slab["hidden_pods"] == sum(len(on_hidden.get(f"worker-{i}", [])) for i in range(3, 8)) > 0
+    assert set(fig.k8slab["chips"]) == set(fig.k8slab["nodes"])
+    assert "Sampled: 5 of 10 nodes drawn" in " ".join(_texts_of_figure(fig))
+    assert repr(fig).startswith("<k8slab figure: cluster, 10 nodes,")  # the summary counts every node
+    assert plot.cluster(c).k8slab["hidden"] == {}  # under the default limit, every node is drawn
+
+
+def test_display_dpi_sets_the_size_of_the_notebook_picture(lab, monkeypatch):
+    from PIL import Image
+
+    fig = plot.cluster(lab)
+    width, height = fig.get_size_inches()
+    monkeypatch.setattr(plot, "DISPLAY_DPI", 50)
+    picture = Image.open(io.BytesIO(fig._repr_mimebundle_()["image/png"]))
+    assert picture.size == (int(width * 50), int(height * 50))
+
+
+def test_the_widget_png_has_the_pixels_matplotlib_draws(lab):
+    import matplotlib
+    import numpy as np
+    from PIL import Image
+
+    from k8slab.widgets.panes import DPI, png
+
+    fig = plot.cluster(lab)
+    ours = np.asarray(Image.open(io.BytesIO(png(fig))))
+    raw = io.BytesIO()
+    with matplotlib.rc_context({"text.hinting": "no_hinting"}):
+        fig.savefig(raw, format="png", dpi=DPI)
+    theirs = np.asarray(Image.open(raw))
+    assert ours.shape[2] == 3 and theirs.shape[2] == 4
+    assert (ours == theirs[:, :, :3]).all() and (theirs[:, :, 3] == 255).all()
 
 
 # -- topology --------------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ What a learner sees:
   them: ``resourcehelper.PodRequests``) against the node's ``status.allocatable``.
 
 A small cluster shows every pod by name; a large one (more than 6 nodes or 16 pods
-on a node) shows small square chips and the counts, so 50 nodes stay legible.
+on a node) shows small square chips and the counts, so 50 nodes stay legible. A
+very large one is sampled: at most ``max_nodes`` boxes (the control plane, every
+node in trouble, then the first workers by name); the subtitle counts the others.
 
 k8slab simplification: requests of pods in Succeeded/Failed phase are not counted
 (the scheduler ignores them too); limits are not drawn.
@@ -22,7 +24,7 @@ k8slab simplification: requests of pods in Succeeded/Failed phase are not counte
 
 from __future__ import annotations
 
-import math
+from collections import Counter
 
 import numpy as np
 from matplotlib.collections import PolyCollection
@@ -30,7 +32,9 @@ from matplotlib.patches import FancyBboxPatch, Rectangle
 
 from k8slab.controlplane.scheduler.resources import node_allocatable, pod_requests
 from k8slab.kubectl.pod_status import pod_status_text
+from k8slab.viz.batch import LabelBatch, ShapeBatch
 from k8slab.viz.history import node_state, pod_state
+from k8slab.viz.nodes_layout import chip_cells, chips_layout, names_layout, sample
 from k8slab.viz.ownership import Ownership, objects
 from k8slab.viz.palette import (
     CONTROL_PLANE_HEADER,
@@ -61,6 +65,8 @@ PENDING_BOX = "(pending)"
 #: Above this many nodes, or pods on one node, chips lose their names.
 NAMES_MAX_NODES = 6
 NAMES_MAX_PODS = 16
+#: Above this many nodes the picture is sampled (50 nodes are drawn in full).
+MAX_NODES = 60
 
 _STATE_LABELS = {
     "Running": "Running, Ready",
@@ -112,6 +118,9 @@ def _mem(n: float) -> str:
     return f"{n:.0f}"
 
 
+BAR_BACKGROUND = "#E9ECF1"
+
+
 def _bar_colour(fraction: float) -> str:
     return ERROR if fraction > 1 else WARNING if fraction >= 0.8 else "#5B8DB8"
 
@@ -137,7 +146,7 @@ class _Box:
             self.requests["memory"] += r.get("memory", 0)
 
 
-def cluster(c, *, namespace: str | None = None, max_owners: int = 12):
+def cluster(c, *, namespace: str | None = None, max_owners: int = 12, max_nodes: int = MAX_NODES):
     """Draw the nodes of cluster ``c`` with their pods inside and their CPU/memory requests.
 
     Parameters
@@ -147,6 +156,10 @@ def cluster(c, *, namespace: str | None = None, max_owners: int = 12):
         Only the pods of this namespace (the default shows every namespace, system pods too).
     max_owners : int
         How many owners the legend names (the ones with most pods).
+    max_nodes : int
+        At most this many node boxes: a larger cluster is sampled (the control plane,
+        then every NotReady or cordoned node, then the first nodes by name) and the
+        subtitle says how many nodes and pods are left out, by state.
 
     Returns
     -------
@@ -155,8 +168,11 @@ def cluster(c, *, namespace: str | None = None, max_owners: int = 12):
         (``Ready``/``NotReady``/``SchedulingDisabled``), ``control_plane``, ``chips``
         (node → the ``namespace/name`` of each pod drawn in it; the Pending box is
         ``"(pending)"``), ``pod_state``, ``owners`` (legend label → colour),
-        ``allocation`` (node → resource → ``(requested, allocatable)``) and ``mode``
-        (``"names"`` or ``"chips"``).
+        ``allocation`` (node → resource → ``(requested, allocatable)``), ``mode``
+        (``"names"`` or ``"chips"``) and, for the nodes left out of a sampled picture,
+        ``hidden`` (node state → how many; empty when every node is drawn) and
+        ``hidden_pods`` (how many pods they hold). All but ``pod_state``, ``owners``
+        and the legend are about the nodes drawn.
 
     Example
     -------
@@ -181,6 +197,13 @@ def cluster(c, *, namespace: str | None = None, max_owners: int = 12):
                                          natural_key(n)))
     # pods bound to a node whose Node object is gone still get a box: they are somewhere
     order += sorted((n for n in by_node if n not in known and n != PENDING_BOX), key=natural_key)
+    if len(order) > max_nodes:
+        states = {n: node_state(known[n]) if n in known else "NotReady" for n in order}
+        control = {n for n in order if n in known and CONTROL_PLANE_LABEL in (known[n]["metadata"].get("labels") or {})}
+        order, hidden = sample(order, states, control, max_nodes)
+    else:
+        hidden = {}
+    hidden_pods = sum(len(by_node.get(n, [])) for n in hidden)
     if PENDING_BOX in by_node:
         order.append(PENDING_BOX)
 
@@ -195,7 +218,7 @@ def cluster(c, *, namespace: str | None = None, max_owners: int = 12):
 
     max_pods = max([len(b.pods) for b in boxes] + [1])
     names = len(boxes) <= NAMES_MAX_NODES and max_pods <= NAMES_MAX_PODS
-    layout = _names_layout(len(boxes), max_pods) if names else _chips_layout(len(boxes), max_pods)
+    layout = names_layout(len(boxes), max_pods) if names else chips_layout(len(boxes), max_pods)
 
     # -- the legend's content: node states, pod states present, owners with most pods --------
     counts: dict = {}
@@ -230,18 +253,27 @@ def cluster(c, *, namespace: str | None = None, max_owners: int = 12):
                 "Bars: CPU and memory requested by its pods / allocatable.")
     if not names:
         subtitle += "\nCrowded: pod names are left out; each header gives the node's pod count."
-    fig, body = figure(width, body_h, title, subtitle)
+    if hidden:
+        drawn = sum(not b.pending for b in boxes)
+        left = Counter(hidden.values())
+        by_state = ", ".join(f"{left[s]} {s}" for s in ("Ready", "NotReady", "SchedulingDisabled") if left[s])
+        subtitle += (f"\nSampled: {drawn} of {drawn + len(hidden)} nodes drawn (the control plane, nodes in "
+                     f"trouble, then by name); not drawn: {by_state}, with {hidden_pods} pods.")
+    fig, body = figure(width, body_h, title, subtitle, outlined=True)
     ax = inch_axes(fig, 0, 0, width, body_h, gid="nodes")
-    draw_key(ax, grid_w + 0.1, body_h - 0.12, sections, fig=fig)
+    labels = LabelBatch()
+    draw_key(ax, grid_w + 0.1, body_h - 0.12, sections, fig=fig, batch=labels)
 
+    # crowded: the boxes and bars of all nodes go in two collections (patches cost ~0.2 ms each)
+    boxes_drawn, bars = (None, None) if names else (ShapeBatch(), ShapeBatch())
     polys, faces, edges, styles, widths = [], [], [], [], []
     chips: dict[str, list[str]] = {}
     for i, box in enumerate(boxes):
         row, col = divmod(i, layout["ncols"])
         x0 = layout["gap"] + col * (layout["cell_w"] + layout["gap"])
         top_y = body_h - layout["gap"] - row * (layout["cell_h"] + layout["gap"])
-        _draw_box(ax, box, x0, top_y, layout, names)
-        cells = _chip_cells(box, x0, top_y, layout, names)
+        _draw_box(ax, labels, boxes_drawn, box, x0, top_y, layout, names)
+        cells = chip_cells(box, x0, top_y, layout, names)
         chips[box.name] = []
         for p, (cx, cy, cw, ch) in zip(box.pods, cells, strict=False):
             owner, colour, state = info[id(p)]
@@ -249,18 +281,23 @@ def cluster(c, *, namespace: str | None = None, max_owners: int = 12):
             key = f"{p['metadata'].get('namespace')}/{p['metadata']['name']}"
             chips[box.name].append(key)
             if names:
-                _draw_pill(ax, p, cx, cy, cw, ch, colour, state, st)
+                _draw_pill(ax, labels, p, cx, cy, cw, ch, colour, state, st)
             else:
                 polys.append(((cx, cy), (cx + cw, cy), (cx + cw, cy + ch), (cx, cy + ch)))
                 faces.append(st["face"])
                 edges.append(st["edge"])
                 styles.append({"-": "solid", "--": "dashed", ":": "dotted"}[st["ls"]])
                 widths.append(min(st["lw"], 0.9))
-        _draw_bars(ax, box, x0, top_y, layout, names)
+        _draw_bars(ax, labels, bars, box, x0, top_y, layout, names)
+    if boxes_drawn is not None:
+        boxes_drawn.draw(ax, gid="boxes")
     if polys:
         coll = PolyCollection(np.array(polys), facecolors=faces, edgecolors=edges, linewidths=widths,
                               linestyles=styles, gid="chips")
         ax.add_collection(coll)
+    if bars is not None:
+        bars.draw(ax, gid="bars")
+    labels.draw(ax, gid="labels")
 
     fig.k8slab.update({
         "kind": "cluster",
@@ -274,50 +311,18 @@ def cluster(c, *, namespace: str | None = None, max_owners: int = 12):
         "owners": {o.label: owners.colour(o) for o in top},
         "allocation": {b.name: {r: (b.requests[r], b.allocatable.get(r, 0)) for r in ("cpu", "memory")}
                        for b in boxes if not b.pending},
+        "hidden": dict(sorted(Counter(hidden.values()).items())),
+        "hidden_pods": hidden_pods,
     })
     fig.summary = f"cluster, {len(nodes)} nodes, {n_pods} pods, t={c.now:.1f}s"
     return fig
 
 
-# -- layout --------------------------------------------------------------------------------------
-
-def _names_layout(n: int, max_pods: int) -> dict:
-    ncols = n if n <= 4 else 3
-    pill_h, pill_gap = 0.2, 0.05
-    header, sub, bars = 0.34, 0.22, 0.66
-    cell_h = header + sub + max_pods * (pill_h + pill_gap) + 0.06 + bars
-    return {"ncols": ncols, "nrows": math.ceil(n / ncols), "cell_w": 2.7, "cell_h": cell_h, "gap": 0.2,
-            "header": header, "sub": sub, "bars": bars, "pill_h": pill_h, "pill_gap": pill_gap}
-
-
-def _chips_layout(n: int, max_pods: int) -> dict:
-    ncols = min(n, 10, max(4, math.ceil(math.sqrt(n * 1.8))))
-    cell_w = min(2.4, max(1.3, 14.5 / ncols))
-    header, bars, pad = 0.3, 0.36, 0.08
-    area_w = cell_w - 2 * pad
-    step = min(0.28, max(0.07, area_w / math.ceil(math.sqrt(max_pods * 2))))
-    per_row = max(1, int(area_w // step))
-    rows = math.ceil(max_pods / per_row)
-    cell_h = header + 0.08 + rows * step + 0.06 + bars
-    return {"ncols": ncols, "nrows": math.ceil(n / ncols), "cell_w": cell_w, "cell_h": cell_h, "gap": 0.16,
-            "header": header, "sub": 0.0, "bars": bars, "step": step, "per_row": per_row, "pad": pad}
-
-
-def _chip_cells(box: _Box, x0: float, top_y: float, layout: dict, names: bool) -> list[tuple]:
-    if names:
-        h, g = layout["pill_h"], layout["pill_gap"]
-        y = top_y - layout["header"] - layout["sub"]
-        return [(x0 + 0.1, y - (i + 1) * (h + g) + g, layout["cell_w"] - 0.2, h) for i in range(len(box.pods))]
-    step, per_row, pad = layout["step"], layout["per_row"], layout["pad"]
-    side = step * 0.84
-    y = top_y - layout["header"] - 0.08
-    return [(x0 + pad + (i % per_row) * step, y - (i // per_row + 1) * step + (step - side), side, side)
-            for i in range(len(box.pods))]
-
-
 # -- drawing -------------------------------------------------------------------------------------
 
-def _draw_box(ax, box: _Box, x0: float, top_y: float, layout: dict, names: bool) -> None:
+def _draw_box(ax, labels: LabelBatch, shapes: ShapeBatch | None, box: _Box, x0: float, top_y: float,
+              layout: dict, names: bool) -> None:
+    """The node's box, header and header text (patches with gids, or into ``shapes`` when crowded)."""
     w, h = layout["cell_w"], layout["cell_h"]
     if box.pending:
         face, edge, ls, lw, header = "#FFF8E6", WARNING, "--", 1.3, WARNING
@@ -328,12 +333,16 @@ def _draw_box(ax, box: _Box, x0: float, top_y: float, layout: dict, names: bool)
         lw = 1.8 if box.state == "NotReady" else 1.2
         if box.control_plane and box.state == "Ready":
             header = CONTROL_PLANE_HEADER
-    ax.add_artist(FancyBboxPatch((x0, top_y - h), w, h, boxstyle="round,pad=0,rounding_size=0.06",
-                                facecolor=face, edgecolor=edge, linestyle=ls, linewidth=lw,
-                                gid=f"node:{box.name}" if not box.pending else "pending"))
     hh = layout["header"]
-    ax.add_artist(FancyBboxPatch((x0 + 0.03, top_y - hh + 0.03), w - 0.06, hh - 0.06,
-                                boxstyle="round,pad=0,rounding_size=0.04", facecolor=header, edgecolor="none"))
+    if shapes is not None:
+        shapes.add(x0, top_y - h, w, h, face=face, edge=edge, ls=ls, lw=lw, rounding=0.06)
+        shapes.add(x0 + 0.03, top_y - hh + 0.03, w - 0.06, hh - 0.06, face=header, rounding=0.04)
+    else:
+        ax.add_artist(FancyBboxPatch((x0, top_y - h), w, h, boxstyle="round,pad=0,rounding_size=0.06",
+                                    facecolor=face, edgecolor=edge, linestyle=ls, linewidth=lw,
+                                    gid=f"node:{box.name}" if not box.pending else "pending"))
+        ax.add_artist(FancyBboxPatch((x0 + 0.03, top_y - hh + 0.03), w - 0.06, hh - 0.06,
+                                    boxstyle="round,pad=0,rounding_size=0.04", facecolor=header, edgecolor="none"))
     fg = text_colour_on(header)
     size = SMALL_SIZE + 1.5 if names else SMALL_SIZE
     title = "Pending (not scheduled)" if box.pending else box.name
@@ -349,17 +358,16 @@ def _draw_box(ax, box: _Box, x0: float, top_y: float, layout: dict, names: bool)
     # rough glyph widths (inches) of bold names and plain status text at these sizes
     name_w, status_w = (0.082, 0.06) if names else (0.066, 0.05)
     room = int((w - 0.22 - len(status) * status_w) / name_w)
-    ax.text(x0 + 0.1, top_y - hh / 2, shorten(title, max(5, room)), fontsize=size, fontweight="bold", color=fg,
-            va="center", ha="left")
+    labels.add(x0 + 0.1, top_y - hh / 2, shorten(title, max(5, room)), size=size, weight="bold", colour=fg)
     if status:
-        ax.text(x0 + w - 0.1, top_y - hh / 2, status, fontsize=size - 1, color=fg, va="center", ha="right")
+        labels.add(x0 + w - 0.1, top_y - hh / 2, status, size=size - 1, colour=fg, ha="right")
     if names:
         role = "control plane" if box.control_plane else ("" if box.pending else "worker")
         sub = f"{n} pod{'s' if n != 1 else ''}" + (f" · {role}" if role else "")
-        ax.text(x0 + 0.1, top_y - hh - layout["sub"] / 2, sub, fontsize=SMALL_SIZE, color=MUTED, va="center")
+        labels.add(x0 + 0.1, top_y - hh - layout["sub"] / 2, sub, size=SMALL_SIZE, colour=MUTED)
 
 
-def _draw_pill(ax, pod: dict, x: float, y: float, w: float, h: float, colour: str, state: str, st: dict) -> None:
+def _draw_pill(ax, labels: LabelBatch, pod: dict, x: float, y: float, w: float, h: float, colour: str, state: str, st: dict) -> None:
     ax.add_artist(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0,rounding_size=0.05", facecolor=st["face"],
                                 edgecolor=st["edge"], linestyle=st["ls"], linewidth=st["lw"],
                                 gid=f"pod:{pod['metadata'].get('namespace')}/{pod['metadata']['name']}"))
@@ -371,14 +379,13 @@ def _draw_pill(ax, pod: dict, x: float, y: float, w: float, h: float, colour: st
         status = f"{text}, not Ready" if state == "NotReady" else text
     chars = int((w - 0.12) / 0.056) - (len(status) + 1 if status else 0)
     fg = text_colour_on(st["face"]) if st["face"] != "#FFFFFF" else INK
-    ax.text(x + 0.07, y + h / 2, shorten(pod["metadata"]["name"], max(8, chars)), fontsize=SMALL_SIZE, color=fg,
-            va="center", ha="left")
+    labels.add(x + 0.07, y + h / 2, shorten(pod["metadata"]["name"], max(8, chars)), size=SMALL_SIZE, colour=fg)
     if status:
-        ax.text(x + w - 0.06, y + h / 2, status, fontsize=TINY_SIZE, color=fg, va="center", ha="right",
-                style="italic")
+        labels.add(x + w - 0.06, y + h / 2, status, size=TINY_SIZE, colour=fg, ha="right", style="italic")
 
 
-def _draw_bars(ax, box: _Box, x0: float, top_y: float, layout: dict, names: bool) -> None:
+def _draw_bars(ax, labels: LabelBatch, shapes: ShapeBatch | None, box: _Box, x0: float, top_y: float,
+               layout: dict, names: bool) -> None:
     if box.pending:
         return
     w, h = layout["cell_w"], layout["cell_h"]
@@ -390,15 +397,19 @@ def _draw_bars(ax, box: _Box, x0: float, top_y: float, layout: dict, names: bool
         if names:
             bar_h, y = 0.1, bottom + 0.1 + (1 - j) * 0.27
             text = f"{label} {fmt(req)} / {fmt(alloc)}{unit} ({100 * frac:.0f}%)"
-            ax.text(x0 + 0.1, y + bar_h + 0.035, text, fontsize=TINY_SIZE, color=MUTED, va="bottom")
+            labels.add(x0 + 0.1, y + bar_h + 0.035, text, size=TINY_SIZE, colour=MUTED, va="bottom")
             bx, bw = x0 + 0.1, w - 0.2
         else:
             bar_h, y = 0.07, bottom + 0.08 + (1 - j) * 0.13
-            ax.text(x0 + 0.08, y + bar_h / 2, "cpu" if res == "cpu" else "mem", fontsize=TINY_SIZE - 0.5,
-                    color=MUTED, va="center")
-            ax.text(x0 + w - 0.08, y + bar_h / 2, f"{100 * frac:.0f}%", fontsize=TINY_SIZE - 0.5, color=MUTED,
-                    va="center", ha="right")
+            labels.add(x0 + 0.08, y + bar_h / 2, "cpu" if res == "cpu" else "mem", size=TINY_SIZE - 0.5,
+                       colour=MUTED)
+            labels.add(x0 + w - 0.08, y + bar_h / 2, f"{100 * frac:.0f}%", size=TINY_SIZE - 0.5, colour=MUTED,
+                       ha="right")
             bx, bw = x0 + 0.34, w - 0.72
-        ax.add_artist(Rectangle((bx, y), bw, bar_h, facecolor="#E9ECF1", edgecolor="none"))
-        ax.add_artist(Rectangle((bx, y), bw * min(frac, 1.0), bar_h, facecolor=_bar_colour(frac), edgecolor="none",
-                               gid=f"requests:{box.name}:{res}"))
+        if shapes is not None:
+            shapes.add(bx, y, bw, bar_h, face=BAR_BACKGROUND)
+            shapes.add(bx, y, bw * min(frac, 1.0), bar_h, face=_bar_colour(frac))
+        else:
+            ax.add_artist(Rectangle((bx, y), bw, bar_h, facecolor=BAR_BACKGROUND, edgecolor="none"))
+            ax.add_artist(Rectangle((bx, y), bw * min(frac, 1.0), bar_h, facecolor=_bar_colour(frac),
+                                    edgecolor="none", gid=f"requests:{box.name}:{res}"))

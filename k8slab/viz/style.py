@@ -44,8 +44,12 @@ class LabFigure(Figure):
         self.k8slab: dict = {}
         self.summary = ""
 
-    def png(self, dpi: int = 100) -> bytes:
-        """The figure as PNG bytes."""
+    def png(self, dpi: float | None = None) -> bytes:
+        """The figure as PNG bytes, at ``dpi`` or else :data:`k8slab.plot.DISPLAY_DPI`."""
+        if dpi is None:
+            from k8slab import plot  # read at drawing time, so a notebook can change it
+
+            dpi = plot.DISPLAY_DPI
         buf = io.BytesIO()
         self.savefig(buf, format="png", dpi=dpi, facecolor=self.get_facecolor())
         return buf.getvalue()
@@ -66,20 +70,33 @@ def header_height(subtitle: str = "") -> float:
     return h
 
 
-def figure(width: float, body_height: float, title: str, subtitle: str = "") -> tuple[LabFigure, float]:
+def figure(width: float, body_height: float, title: str, subtitle: str = "", *,
+           outlined: bool = False) -> tuple[LabFigure, float]:
     """A new figure ``width`` inches wide: the title block, then ``body_height`` inches for the content.
 
     Returns the figure and the body's height as a fraction of the figure's (the body
-    spans ``[0, body_fraction]`` vertically).
+    spans ``[0, body_fraction]`` vertically). ``outlined=True`` draws the title block
+    as glyph outlines (:class:`~k8slab.viz.batch.Labels`, gid ``"title"``) rather than
+    ``Text``: the same look, drawn several times faster, for figures a widget redraws.
     """
     height = header_height(subtitle) + body_height
     fig = LabFigure(figsize=(width, height))
     x = 0.12 / width
-    fig.text(x, 1 - 0.14 / height, title, ha="left", va="top", fontsize=TITLE_SIZE,
-             fontweight="bold", color=INK, gid="title")
-    if subtitle:
-        fig.text(x, 1 - 0.42 / height, subtitle, ha="left", va="top", fontsize=SUBTITLE_SIZE,
-                 color=MUTED, gid="subtitle", linespacing=1.3)
+    if outlined:
+        from k8slab.viz.batch import LabelBatch, line_step
+
+        batch = LabelBatch()
+        batch.add(x, 1 - 0.14 / height, title, size=TITLE_SIZE, weight="bold", colour=INK, va="top")
+        step = line_step(SUBTITLE_SIZE, 1.3) / 72 / height
+        for i, line in enumerate(subtitle.split("\n") if subtitle else []):
+            batch.add(x, 1 - 0.42 / height - i * step, line, size=SUBTITLE_SIZE, colour=MUTED, va="top")
+        batch.draw(fig, gid="title")
+    else:
+        fig.text(x, 1 - 0.14 / height, title, ha="left", va="top", fontsize=TITLE_SIZE,
+                 fontweight="bold", color=INK, gid="title")
+        if subtitle:
+            fig.text(x, 1 - 0.42 / height, subtitle, ha="left", va="top", fontsize=SUBTITLE_SIZE,
+                     color=MUTED, gid="subtitle", linespacing=1.3)
     fig.k8slab["title"] = title
     return fig, body_height / height
 
@@ -165,20 +182,25 @@ def key_height(sections) -> float:
     return sum(0.26 + 0.2 * len(items) + 0.1 for _title, items in sections)
 
 
-def draw_key(ax, x: float, y: float, sections, *, fig=None) -> float:
+def draw_key(ax, x: float, y: float, sections, *, fig=None, batch=None) -> float:
     """A legend drawn in inch axes: titled sections of entries, from ``(x, y)`` downwards.
 
     Each entry is ``(style, label)``: ``style`` is a dict for a box (``face``, ``edge``,
     ``ls``, ``lw``), or has ``line`` (a colour) for a line sample (``ls`` for dashes),
     or ``marker`` for a marker sample. Returns the y below the last entry. The labels
-    go to ``fig.k8slab["legend"]``.
+    go to ``fig.k8slab["legend"]``. With ``batch`` (a :class:`~k8slab.viz.batch.LabelBatch`)
+    the text goes into that batch, drawn with the figure's other labels, instead of
+    ``ax.text`` artists.
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyBboxPatch
 
     labels = []
     for title, items in sections:
-        ax.text(x, y, title, fontsize=SMALL_SIZE + 1, fontweight="bold", color=INK, va="top", ha="left")
+        if batch is not None:
+            batch.add(x, y, title, size=SMALL_SIZE + 1, weight="bold", colour=INK, va="top")
+        else:
+            ax.text(x, y, title, fontsize=SMALL_SIZE + 1, fontweight="bold", color=INK, va="top", ha="left")
         y -= 0.26
         for style, label in items:
             cy = y - 0.07
@@ -195,7 +217,10 @@ def draw_key(ax, x: float, y: float, sections, *, fig=None) -> float:
                                             facecolor=style.get("face", "white"), edgecolor=style.get("edge", "none"),
                                             linestyle=style.get("ls", "-"), linewidth=style.get("lw", 1.0),
                                             hatch=style.get("hatch")))
-            ax.text(x + 0.36, cy, label, fontsize=SMALL_SIZE, color=INK, va="center", ha="left")
+            if batch is not None:
+                batch.add(x + 0.36, cy, label, size=SMALL_SIZE, colour=INK)
+            else:
+                ax.text(x + 0.36, cy, label, fontsize=SMALL_SIZE, color=INK, va="center", ha="left")
             labels.append(label)
             y -= 0.2
         y -= 0.1

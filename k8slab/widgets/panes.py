@@ -24,6 +24,8 @@ from __future__ import annotations
 import html
 import io
 import logging
+import struct
+import zlib
 
 import ipywidgets as widgets
 import traitlets
@@ -34,7 +36,7 @@ from k8slab.api import errors
 #: a 14-inch figure readable on a laptop screen and quick to redraw after every click).
 DPI = 80
 #: zlib level of the PNGs: 1 encodes several times faster than matplotlib's default 6 for
-#: a file about 15 % larger, a good trade when the picture is redrawn after every click.
+#: a file about 25 % larger, a good trade when the picture is redrawn after every click.
 PNG_COMPRESS_LEVEL = 1
 #: Text is most of the cost of drawing a figure; FreeType's hinting (snapping glyphs to the
 #: pixel grid) is a quarter to a third of that, and at this resolution the unhinted text
@@ -91,14 +93,37 @@ class FigurePane(widgets.Image):
 
 
 def png(fig, dpi: int = DPI) -> bytes:
-    """``fig`` as PNG bytes, drawn and encoded quickly (see :data:`PNG_COMPRESS_LEVEL`)."""
-    import matplotlib
+    """``fig`` as PNG bytes, drawn and encoded quickly (see :data:`PNG_COMPRESS_LEVEL`).
 
-    buf = io.BytesIO()
+    Figures are opaque, so the picture is stored as 8-bit RGB without PNG's row filters:
+    a quarter less to compress than matplotlib's RGBA PNG and no filter search
+    (Pillow's adaptive filtering costs more than the compression itself), the same pixels.
+    """
+    import matplotlib
+    import numpy as np
+
+    raw = io.BytesIO()
     with matplotlib.rc_context(_RC):  # for this drawing only: pyplot's settings stay as they are
-        fig.savefig(buf, format="png", dpi=dpi, facecolor=fig.get_facecolor(),
-                    pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
-    return buf.getvalue()
+        fig.savefig(raw, format="rgba", dpi=dpi, facecolor=fig.get_facecolor())
+    # Agg's canvas is the figure's size in pixels, truncated (as RendererAgg does)
+    width, height = (int(v) for v in fig.get_size_inches() * dpi)
+    pixels = np.frombuffer(raw.getbuffer(), dtype=np.uint8)
+    if pixels.size != width * height * 4:  # a size we did not predict: let matplotlib write the PNG
+        buf = io.BytesIO()
+        with matplotlib.rc_context(_RC):
+            fig.savefig(buf, format="png", dpi=dpi, facecolor=fig.get_facecolor(),
+                        pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+        return buf.getvalue()
+    rows = np.zeros((height, 1 + width * 3), dtype=np.uint8)  # each row: filter type 0 (None), then RGB
+    rows[:, 1:] = pixels.reshape(height, width, 4)[:, :, :3].reshape(height, width * 3)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, truecolour, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+            + _chunk(b"IDAT", zlib.compress(rows.tobytes(), PNG_COMPRESS_LEVEL)) + _chunk(b"IEND", b""))
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    """A PNG chunk: length, type, data, CRC-32 of type and data."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def guarded(pane: TextPane, action, *args):
