@@ -313,11 +313,18 @@ def latest_events(c, namespace: str | None, count: int) -> str:
     """The last ``count`` events of ``namespace`` (``None``: all), as ``kubectl get events`` prints them.
 
     Sorted by resourceVersion, i.e. in the order they were recorded or last updated
-    (kubectl's own order is by name, which hides what just happened).
+    (kubectl's own order is by name, which hides what just happened). Only those rows are
+    formatted, so the pane costs the same however many events the cluster has.
     """
-    scope = "-A" if namespace is None else f"-n {namespace}"
-    out = str(c.kubectl(f"get events {scope} --sort-by=.metadata.resourceVersion")).rstrip("\n")
-    lines = out.split("\n")
-    if len(lines) <= 1:  # "No resources found in default namespace."
-        return out
-    return "\n".join([lines[0]] + lines[1:][-count:])
+    from datetime import timedelta
+
+    from k8slab.kubectl.printers import PrintOptions, table_text
+    from k8slab.sim.loop import EPOCH
+
+    events = c.get("events", namespace=namespace)
+    if not events:
+        return f"No resources found in {namespace} namespace." if namespace else "No resources found"
+    events.sort(key=lambda e: int(e["metadata"].get("resourceVersion") or 0))
+    kind = c.kinds.resolve("events")
+    now = EPOCH + timedelta(seconds=c.now)
+    return table_text(kind, events[-count:], now, PrintOptions(all_namespaces=namespace is None)).rstrip("\n")
