@@ -30,3 +30,20 @@ def test_busybox_wget_takes_option_values_and_says_who_it_is():
     page = c.kubectl("exec web -c shell -- wget -q -T 5 -O - http://localhost/")
     assert page.returncode == 0 and "Welcome to nginx!" in page
     assert str(c.kubectl("logs web -c nginx --tail=1")).rstrip().endswith('"GET / HTTP/1.1" 200 615 "-" "Wget" "-"')
+
+
+def test_the_first_container_reaches_localhost_of_its_own_pod():
+    # the first container is created before the pod has its IP in the API: its world must still know it
+    c = k8slab.Cluster(workers=1, seed=0)
+    c.apply("""\
+apiVersion: v1
+kind: Pod
+metadata: {name: site}
+spec:
+  containers:
+  - {name: writer, image: "busybox:1.36", command: [sleep, "3600"]}
+  - {name: web, image: "nginx:1.27"}
+""")
+    c.run()
+    page = c.kubectl("exec site -c writer -- wget -qO- http://localhost")
+    assert page.returncode == 0 and "Welcome to nginx!" in page

@@ -216,3 +216,8 @@ def test_logs_by_selector_prints_the_last_lines_of_each_pod_with_prefixes(c):
 def test_jsonpath_keys_with_escaped_dots(booted):
     out = booted.kubectl("get node worker-1 -o jsonpath='{.metadata.labels.kubernetes\\.io/hostname}'")
     assert out == "worker-1"
+
+
+def test_jsonpath_single_quoted_literals(booted):
+    out = booted.kubectl("""get nodes -o jsonpath="{range .items[*]}{.metadata.name}{'\\n'}{end}\"""")
+    assert out == "control-plane\nworker-1\n"

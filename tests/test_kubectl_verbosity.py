@@ -49,3 +49,9 @@ def test_apply_goes_through_the_callers_client_and_reads_stdin():
     assert [(m, u.rsplit("/", 1)[1]) for m, u, _ in logged] == [
         ("GET", "settings"), ("PATCH", "settings?fieldManager=kubectl-patch&dryRun=All"),
         ("GET", "settings"), ("PATCH", "settings?fieldManager=kubectl-patch")]
+
+
+def test_kubectl_output_can_be_piped_into_apply():
+    c = k8slab.Cluster(workers=1, seed=0)
+    generated = c.kubectl("create configmap x --from-literal=a=b --dry-run=client -o yaml")
+    assert c.kubectl("apply -f -", input=generated) == "configmap/x created\n"

@@ -149,7 +149,7 @@ def _source(source: str, stdin):
     if source == "-":
         if stdin is None:
             raise KubectlError("no objects passed to apply (nothing on standard input)")
-        return stdin
+        return str(stdin)  # a KubectlResult piped in is text (the YAML loader wants a plain str)
     return source
 
 

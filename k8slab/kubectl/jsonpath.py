@@ -70,6 +70,7 @@ def _split(template: str) -> list[tuple[str, str]]:
 
 
 _STRING = re.compile(r'^"((?:[^"\\]|\\.)*)"$')
+_SINGLE = re.compile(r"^'((?:[^'\\]|\\.)*)'$")
 
 
 def _unquote(text: str) -> str:
@@ -282,7 +283,7 @@ def _compile(template: str) -> list:
             ranges.append(_parse_path(text[6:].strip(), template))
             stack.append([])
             continue
-        m = _STRING.match(text)
+        m = _STRING.match(text) or _SINGLE.match(text)
         if m:
             stack[-1].append(("text", _unquote(m.group(1))))
             continue

@@ -393,9 +393,18 @@ def container_env(worker, spec: dict, image) -> dict:
 class _World:
     """The outside world as a program in this pod sees it, through the node's data plane."""
 
-    def __init__(self, kubelet, pod):
+    def __init__(self, kubelet, worker):
         self.k = kubelet
-        self.pod = pod
+        self.worker = worker
+
+    @property
+    def pod(self) -> dict:
+        # the pod as it is now: the copy a container was created from may predate its IP
+        pod = self.worker.pod
+        sandbox = getattr(self.worker, "sandbox", None)
+        if not (pod.get("status") or {}).get("podIP") and sandbox is not None and sandbox.ip:
+            pod = {**pod, "status": {**(pod.get("status") or {}), "podIP": sandbox.ip}}
+        return pod
 
     def resolve(self, name: str):
         dp = self.k.dataplane
@@ -444,7 +453,7 @@ def container_config(worker, st) -> dict:
         "attempt": st.restart_count + (1 if st.current is not None else 0),
         "labels": {"io.kubernetes.container.name": st.name, "io.kubernetes.pod.name": worker.name,
                    "io.kubernetes.pod.namespace": worker.namespace, "io.kubernetes.pod.uid": worker.uid},
-        "world": _World(worker.k, pod),
+        "world": _World(worker.k, worker),
         "nameserver": CLUSTER_DNS,
         "search": search_domains(pod),
     }
