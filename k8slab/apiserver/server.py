@@ -29,7 +29,7 @@ from k8slab.api import validation as api_validation
 from k8slab.api.kinds import Kind, KindRegistry, default_registry
 from k8slab.api.names import random_suffix
 from k8slab.api.objects import clone
-from k8slab.api.selectors import LabelSelector, parse_field_selector, parse_selector
+from k8slab.api.selectors import NOT_EQUALS, LabelSelector, parse_field_selector, parse_selector
 from k8slab.apiserver import admission as admission_mod
 from k8slab.apiserver import crd as crd_mod
 from k8slab.apiserver import patch as patch_mod
@@ -217,10 +217,10 @@ class APIServer:
         if name is None and req.verb in ("list", "watch"):
             # RequestInfo: a list or watch pinned by fieldSelector metadata.name=X is about object X
             # (how a kubelet may watch just the ConfigMaps its pods use)
-            for term in (req.options.get("fieldSelector") or "").split(","):
-                key, sep, value = term.partition("=")
-                if sep and key.strip() == "metadata.name" and not key.endswith("!"):
-                    name = value.lstrip("=").strip()
+            fields = _field_selector(req.options.get("fieldSelector"))
+            for r in fields.requirements if fields is not None else ():
+                if r.field == "metadata.name" and r.operator != NOT_EQUALS:
+                    name = r.value
         attrs = {
             "verb": req.verb,
             "resource": kind.plural,
