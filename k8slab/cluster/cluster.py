@@ -143,7 +143,6 @@ class Cluster:
         enable_service_account_admission(self.api)
         # the TokenRequest API: the kubelets get their pods' ServiceAccount tokens from it
         self.tokens = ServiceAccountTokens(self.api)
-        self._apply_client = None  # the client of the kubectl command that is applying, if any
         # the API server's post-start hook: system-node-critical and system-cluster-critical
         ensure_system_priority_classes(self.api)
         self.api.service_account_tokens = self.tokens
@@ -323,9 +322,17 @@ class Cluster:
         object is checked (schema, then a server dry run) before any is changed, so a bad
         manifest changes nothing. Returns kubectl's lines (``deployment.apps/web created``).
         """
+        return self._apply(source, namespace, self.admin)
+
+    def _valid_manifests(self, source) -> list:
         manifests = load_manifests(source)
         for m in manifests:
             validate_manifest(m, self.kinds, custom_problem=lambda m: crd_mod.custom_resource_problem(self.api, m))
+        return manifests
+
+    def _apply(self, source, namespace: str | None, client) -> list[str]:
+        """``apply`` with the requests sent by ``client`` (kubectl's, when it runs as another user)."""
+        manifests = self._valid_manifests(source)
         # a namespace created earlier in the same batch does not exist yet during the dry run
         # (kubectl applies one object after the other): those objects are checked when created
         batch_namespaces = {m.obj.get("metadata", {}).get("name") for m in manifests
@@ -346,8 +353,8 @@ class Cluster:
                     (ns or "default", (m.obj.get("spec") or {}).get("serviceAccountName") or "default")
                     in batch_accounts or (m.obj.get("spec") or {}).get("priorityClassName") in batch_classes):
                 continue
-            self._apply_one(m, namespace, dry_run=True)
-        return [self._apply_one(m, namespace, dry_run=False) for m in manifests]
+            self._apply_object(m, namespace, True, client)
+        return [self._apply_object(m, namespace, False, client)[0] for m in manifests]
 
     def _namespace_exists(self, name: str) -> bool:
         try:
@@ -356,21 +363,17 @@ class Cluster:
             return False
         return True
 
-    def _apply_one(self, manifest, namespace: str | None, dry_run: bool) -> str:
-        return self._apply_object(manifest, namespace, dry_run)[0]
-
-    def preview(self, source, namespace: str | None = None) -> list[tuple[str, dict | None, dict]]:
+    def preview(self, source, namespace: str | None = None, *, client=None) -> list[tuple[str, dict | None, dict]]:
         """What ``apply`` would do, without doing it (``kubectl diff``): ``(ref, live, merged)`` per object.
 
         ``merged`` is the API server's answer to a dry run of the same create or patch, so
         defaults, admission and validation are all in it; ``live`` is None for a new object.
         """
-        manifests = load_manifests(source)
-        for m in manifests:
-            validate_manifest(m, self.kinds, custom_problem=lambda m: crd_mod.custom_resource_problem(self.api, m))
-        return [self._apply_object(m, namespace, dry_run=True)[1:] for m in manifests]
+        return [self._apply_object(m, namespace, True, client or self.admin)[1:]
+                for m in self._valid_manifests(source)]
 
-    def _apply_object(self, manifest, namespace: str | None, dry_run: bool) -> tuple[str, str, dict | None, dict]:
+    def _apply_object(self, manifest, namespace: str | None, dry_run: bool,
+                      client) -> tuple[str, str, dict | None, dict]:
         obj = clone(manifest.obj)
         kind = self.kinds.for_object(obj["apiVersion"], obj["kind"])
         meta = obj.setdefault("metadata", {})
@@ -382,8 +385,6 @@ class Cluster:
         )
         ref = f"{kind.resource_ref}/{meta.get('name')}"
         ns = meta.get("namespace")
-        # kubectl apply --as alice (or c.kubectl(..., as_user=)) sends its requests as that user
-        client = self._apply_client or self.admin
         try:
             try:
                 live = client.get(kind.group_resource, meta["name"], ns)
@@ -429,20 +430,15 @@ class Cluster:
         client = self.admin
         if as_user is not None:
             client = self.api.client(f"kubectl ({as_user})", user=UserInfo(as_user, ("system:authenticated",)))
-        def as_caller(method):
-            def run(src, ns=None, client=None):
-                self._apply_client = client
-                try:
-                    return method(src, ns)
-                finally:
-                    self._apply_client = None
-            return run
+        # kubectl apply --as alice (or as_user=) sends its requests as that user: the hook is given
+        # kubectl's client (impersonated, logged) with every call
+        def apply(src, ns=None, client=None):
+            return self._apply(src, ns, client or self.admin)
 
-        apply = as_caller(self.apply)
-        apply.with_client = True  # the hook is given kubectl's client (impersonated, logged) per call
+        apply.with_client = True
         # create -f / delete -f read manifests the same way apply does
         apply.load = lambda src: [m.obj for m in load_manifests(src)]
-        apply.preview = as_caller(self.preview)
+        apply.preview = lambda src, ns=None, client=None: self.preview(src, ns, client=client)
         k = Kubectl(client, self.kinds, now=lambda: EPOCH + timedelta(seconds=self.loop.now), apply=apply)
         return k.run(command, input=input)
 
