@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 
 from k8slab.api.errors import ApiError
-from k8slab.kubectl.cmd_create import GENERATORS
-from k8slab.kubectl.cmd_expose import dry_run_strategy
+from k8slab.kubectl.cmd_create import GENERATORS, OUTPUT_FLAGS, emit
 from k8slab.kubectl.command import GLOBAL_FLAGS, KubectlError, Output, first_positional
 from k8slab.kubectl.flags import Flag
 from k8slab.kubectl.resources import fetch, parse_request
@@ -24,10 +23,7 @@ CREATE_DEPLOYMENT_FLAGS = [
     Flag("image", "", "strings"),
     Flag("replicas", "r", "int"),
     Flag("port", "", "int"),
-    Flag("dry-run", "", "string", no_value_default="unchanged"),
-    Flag("output", "o", "string"),
-    Flag("save-config", "", "bool"),
-    Flag("validate", "", "string", no_value_default="strict"),
+    *OUTPUT_FLAGS,
 ]
 
 
@@ -76,13 +72,11 @@ def create(kubectl, args: list[str], out: Output, stdin=None) -> None:
         return
     if sub in ("namespace", "ns"):
         rest = args[:sub_index] + args[sub_index + 1:]
-        positional, flags = kubectl.parse(rest, [Flag("dry-run", "", "string", no_value_default="unchanged")],
-                                          "create namespace")
+        positional, flags = kubectl.parse(rest, OUTPUT_FLAGS, "create namespace")
         if len(positional) != 1:
             raise KubectlError(f"exactly one NAME is required, got {len(positional)}", help_hint="kubectl create namespace")
-        created = kubectl.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": positional[0]},
-                                         "spec": {}, "status": {}})
-        out.print(f"namespace/{created['metadata']['name']} created")
+        emit(kubectl, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": positional[0]},
+                       "spec": {}, "status": {}}, "namespace", flags, out, namespaced=False)
         return
     positional, flags = kubectl.parse(args, [Flag("filename", "f", "strings"), Flag("save-config", "", "bool"),
                                              Flag("validate", "", "string", no_value_default="strict")], "create")
@@ -111,20 +105,7 @@ def _create_deployment(kubectl, args: list[str], out: Output) -> None:
     if len(images) > 1 and command:
         raise KubectlError("cannot specify multiple --image options and command")
     obj = deployment_object(positional[0], images, flags.get("replicas", 1), flags.get("port", -1), command)
-    dry = dry_run_strategy(flags)
-    if dry == "client":
-        from k8slab.kubectl.printers import encode
-
-        fmt = flags.get("output")
-        if fmt in ("yaml", "json"):
-            out.write(encode(obj, fmt))
-        else:
-            out.print(f"deployment.apps/{positional[0]} created (dry run)")
-        return
-    # only a server dry run adds the option (the request is otherwise the plain create)
-    extra = {"dry_run": True} if dry == "server" else {}
-    created = kubectl.client.create(obj, namespace=kubectl.namespace(flags), **extra)
-    out.print(f"deployment.apps/{created['metadata']['name']} created" + (" (server dry run)" if dry == "server" else ""))
+    emit(kubectl, obj, "deployment.apps", flags, out)
 
 
 def _load(kubectl, sources: list[str], stdin):
