@@ -19,6 +19,7 @@ Example
 
 from __future__ import annotations
 
+import inspect
 from http import HTTPStatus
 
 from k8slab.api.errors import ApiError
@@ -72,9 +73,10 @@ class RequestLog:
             return inner
 
         def logged(*args, **kwargs):
-            url = self._url(attr, args, kwargs)
-            if kwargs.get("dry_run"):
-                url += ("&" if "?" in url else "?") + "dryRun=All"
+            # the client's own parameter names say what each argument is (resource, name, namespace...)
+            call = inspect.signature(inner).bind(*args, **kwargs)
+            call.apply_defaults()
+            url = self._url(attr, call.arguments)
             try:
                 result = inner(*args, **kwargs)
             except ApiError as e:
@@ -85,38 +87,38 @@ class RequestLog:
 
         return logged
 
-    def _url(self, verb: str, args, kwargs) -> str:
+    def _url(self, verb: str, a: dict) -> str:
+        query = []
         if verb in ("create", "update", "update_status"):
-            obj = args[0]
+            obj = a["obj"]
             kind = self._registry.for_object(obj.get("apiVersion", ""), obj.get("kind", ""))
             meta = obj.get("metadata") or {}
-            ns = kwargs.get("namespace") or (args[1] if len(args) > 1 and verb == "create" else None) \
-                or meta.get("namespace")
+            ns = a.get("namespace") or meta.get("namespace")
             name = None if verb == "create" else meta.get("name")
-            sub = "status" if verb == "update_status" else (args[1] if verb == "update" and len(args) > 1 else None)
+            sub = "status" if verb == "update_status" else a.get("subresource")
             path = request_path(kind, ns, name, sub) if kind else "/"
-            return SERVER + path + ("?fieldManager=kubectl-create&fieldValidation=Strict" if verb == "create" else "")
-        if verb == "logs":
-            name = args[0]
-            ns = args[1] if len(args) > 1 else kwargs.get("namespace")
-            query = f"?container={kwargs['container']}" if kwargs.get("container") else ""
-            return f"{SERVER}/api/v1/namespaces/{ns}/pods/{name}/log{query}"
-        resource = args[0]
-        kind = self._registry.resolve(resource)
-        if kind is None:
-            return SERVER + "/" + resource
-        if verb == "list":
-            ns = args[1] if len(args) > 1 else kwargs.get("namespace")
-            query = ["limit=500"]
-            if kwargs.get("label_selector"):
-                query.append("labelSelector=" + kwargs["label_selector"].replace("=", "%3D").replace(",", "%2C"))
-            return SERVER + request_path(kind, ns) + "?" + "&".join(query)
-        name = args[1] if len(args) > 1 else kwargs.get("name")
-        ns = args[2] if len(args) > 2 else kwargs.get("namespace")
-        if verb == "patch":
-            ns = args[3] if len(args) > 3 else kwargs.get("namespace")
-            return SERVER + request_path(kind, ns, name, kwargs.get("subresource")) + "?fieldManager=kubectl-patch"
-        return SERVER + request_path(kind, ns, name, kwargs.get("subresource"))
+            if verb == "create":
+                query += ["fieldManager=kubectl-create", "fieldValidation=Strict"]
+        elif verb == "logs":
+            path = f"/api/v1/namespaces/{a['namespace']}/pods/{a['name']}/log"
+            if a.get("container"):
+                query.append(f"container={a['container']}")
+        else:
+            kind = self._registry.resolve(a["resource"])
+            if kind is None:
+                path = "/" + a["resource"]
+            elif verb == "list":
+                path = request_path(kind, a.get("namespace"))
+                query.append("limit=500")
+                if a.get("label_selector"):
+                    query.append("labelSelector=" + a["label_selector"].replace("=", "%3D").replace(",", "%2C"))
+            else:
+                path = request_path(kind, a.get("namespace"), a.get("name"), a.get("subresource"))
+                if verb == "patch":
+                    query.append("fieldManager=kubectl-patch")
+        if a.get("dry_run"):
+            query.append("dryRun=All")
+        return SERVER + path + ("?" + "&".join(query) if query else "")
 
     def _line(self, method: str, url: str, code: int) -> None:
         t = self._now()
