@@ -221,3 +221,9 @@ def test_jsonpath_keys_with_escaped_dots(booted):
 def test_jsonpath_single_quoted_literals(booted):
     out = booted.kubectl("""get nodes -o jsonpath="{range .items[*]}{.metadata.name}{'\\n'}{end}\"""")
     assert out == "control-plane\nworker-1\n"
+
+
+def test_create_namespace_dry_run_creates_nothing(c):
+    assert c.kubectl("create namespace dev --dry-run=client") == "namespace/dev created (dry run)\n"
+    assert c.kubectl("create namespace dev --dry-run=server") == "namespace/dev created (server dry run)\n"
+    assert "dev" not in [n["metadata"]["name"] for n in c.get("namespaces", namespace=None)]
